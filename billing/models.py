@@ -1,0 +1,1 @@
+"""Invoices, payments, expenses and subscriptions (see the billing issues)."""

@@ -1,0 +1,44 @@
+"""Who may do what. Every view, API endpoint and admin page asks these functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.models import Membership
+
+Role = Membership.Role
+
+
+def role_of(user: Any) -> str | None:
+    """The user's role, or None for anonymous users and users outside the team."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.OWNER
+    cached = getattr(user, "_reeldesk_role", False)
+    if cached is not False:
+        return cached
+    membership = Membership.objects.filter(user_id=user.pk).values_list("role", flat=True).first()
+    user._reeldesk_role = membership
+    return membership
+
+
+def is_member(user: Any) -> bool:
+    return role_of(user) is not None
+
+
+def is_owner(user: Any) -> bool:
+    return role_of(user) == Role.OWNER
+
+
+def can_manage_business(user: Any) -> bool:
+    """Clients, orders, prices, billing: owners and producers."""
+    return role_of(user) in {Role.OWNER, Role.PRODUCER}
+
+
+def can_see_money(user: Any) -> bool:
+    return can_manage_business(user)
+
+
+def is_artist(user: Any) -> bool:
+    return role_of(user) == Role.ARTIST

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from studio import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", include("studio.api_urls")),
+    path("", include("studio.web_urls")),
+    path("", include("orders.urls")),
+]
