@@ -208,7 +208,9 @@ def create_order(
         price=price,
         currency=currency,
         deposit_percent=Decimal(50) if deposit_percent is None else deposit_percent,
-        turnaround_days=turnaround_days or profile.default_turnaround_days,
+        turnaround_days=(
+            profile.default_turnaround_days if turnaround_days is None else turnaround_days
+        ),
         revision_rounds_included=(
             profile.default_revision_rounds
             if revision_rounds_included is None
