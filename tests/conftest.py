@@ -23,11 +23,21 @@ def _eager_celery():
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    from django.utils import translation
+
     settings.AXES_ENABLED = False
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # A request in Chinese leaves its language active on the thread; start each test in English.
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -1,0 +1,500 @@
+"""Load a demo studio: profile, team, clients and ~40 orders in every status.
+
+Idempotent: when the `demo` user exists the command does nothing but print the login;
+it also refuses to touch a database that already holds clients or orders, and never
+runs with production settings (the demo password is public).
+"""
+
+# Demo text is Chinese and English: full-width punctuation and the multiplication sign are meant.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from orders import services as order_services
+from orders.models import Client, Deliverable, Order, OrderEvent
+from studio import services as studio_services
+from studio.models import Membership, StudioProfile
+from studio.timeutil import due_from
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-studio-2026"
+DEFAULT_URL = "http://127.0.0.1:8000/"
+
+S = Order.Status
+K = Order.Kind
+
+PROFILE = {
+    "name": "Moonlight Frames 月光映画",
+    "legal_name": "上海月光映画文化传媒工作室 (Shanghai Moonlight Frames Studio)",
+    "address": "上海市徐汇区漕溪北路 88 号 12 楼\n12F, 88 Caoxi North Road, Xuhui, Shanghai",
+    "email": "hello@moonlightframes.example",
+    "phone": "+86 21 5555 0188",
+    "wechat_id": "moonlightframes",
+    "time_zone": "Asia/Shanghai",
+    "default_currency": "CNY",
+    "reporting_currency": "CNY",
+    "default_turnaround_days": 7,
+    "default_revision_rounds": 2,
+    "payment_instructions": (
+        "银行转账 / Bank transfer\n"
+        "户名 Account name: 上海月光映画文化传媒工作室\n"
+        "开户行 Bank: 招商银行上海分行 China Merchants Bank, Shanghai Branch\n"
+        "账号 Account no.: 6214 8800 0000 2026 (demo)\n"
+        "SWIFT: CMBCCNBS\n"
+        "支付宝 Alipay: pay@moonlightframes.example\n"
+        "微信支付 WeChat Pay: 扫描发票上的二维码 / scan the QR code on the invoice\n"
+        "请在付款备注中填写订单号。Please put the order reference in the payment note."
+    ),
+}
+
+# username -> (first name, last name, role, interface language)
+TEAM = {
+    DEMO_USERNAME: ("林月", "", Membership.Role.OWNER, ""),
+    "mei": ("周美", "", Membership.Role.PRODUCER, "zh-hans"),
+    "kai": ("Kai", "Chen", Membership.Role.ARTIST, "zh-hans"),
+    "ana": ("Ana", "Souza", Membership.Role.ARTIST, "en"),
+}
+
+CLIENTS: dict[str, dict[str, str]] = {
+    "xinghe": {
+        "name": "星河优选电商",
+        "contact_name": "王磊",
+        "email": "wanglei@xinghe.example",
+        "wechat_id": "xinghe_wanglei",
+        "country": "CN",
+        "language": "zh-hans",
+        "currency": "CNY",
+    },
+    "qinghe": {
+        "name": "青禾茶饮",
+        "contact_name": "陈思",
+        "email": "chensi@qinghe-tea.example",
+        "phone": "+86 138 0000 1234",
+        "country": "CN",
+        "language": "zh-hans",
+        "currency": "CNY",
+    },
+    "shiguang": {
+        "name": "拾光短剧工作室",
+        "contact_name": "刘畅",
+        "email": "liuchang@shiguang.example",
+        "wechat_id": "shiguang_drama",
+        "country": "CN",
+        "language": "zh-hans",
+        "currency": "CNY",
+    },
+    "yunqi": {
+        "name": "云栖文旅集团",
+        "contact_name": "赵敏",
+        "email": "zhaomin@yunqi.example",
+        "country": "CN",
+        "language": "zh-hans",
+        "currency": "CNY",
+    },
+    "zhixing": {
+        "name": "知行教育",
+        "contact_name": "孙浩",
+        "email": "sunhao@zhixing.example",
+        "country": "CN",
+        "language": "zh-hans",
+        "currency": "CNY",
+    },
+    "island": {
+        "name": "港岛美妆 Island Glow",
+        "contact_name": "黄嘉欣",
+        "email": "carmen@islandglow.example",
+        "country": "HK",
+        "language": "zh-hans",
+        "currency": "HKD",
+    },
+    "harbor": {
+        "name": "Harbor Lane Media",
+        "contact_name": "Karen Wong",
+        "email": "karen@harborlane.example",
+        "country": "HK",
+        "language": "en",
+        "currency": "HKD",
+    },
+    "northwind": {
+        "name": "Northwind Games",
+        "contact_name": "Jordan Reyes",
+        "email": "jordan@northwind.example",
+        "country": "US",
+        "language": "en",
+        "currency": "USD",
+    },
+    "pacific": {
+        "name": "Pacific Shorts",
+        "contact_name": "Emily Carter",
+        "email": "emily@pacificshorts.example",
+        "country": "US",
+        "language": "en",
+        "currency": "USD",
+    },
+    "orchard": {
+        "name": "Bright Orchard Apparel",
+        "contact_name": "Oliver Hughes",
+        "email": "oliver@brightorchard.example",
+        "country": "GB",
+        "language": "en",
+        "currency": "USD",
+    },
+    "lumen": {
+        "name": "Lumen Skincare",
+        "contact_name": "Priya Nair",
+        "email": "priya@lumenskin.example",
+        "country": "SG",
+        "language": "en",
+        "currency": "USD",
+    },
+}
+
+_CHINESE = {key for key, fields in CLIENTS.items() if fields["language"] == "zh-hans"}
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    client: str
+    title: str
+    kind: str
+    price: str
+    status: str
+    age: float  # days since the inquiry came in
+    turnaround: int = 7
+    last: float = 0.2  # days since the latest change
+    assignee: str = ""
+    tags: tuple[str, ...] = ()
+    revisions: int = 0
+    hold_from: str = S.IN_PRODUCTION
+    brief: str = ""
+    note: str = ""
+    deposit: str = "50"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# fmt: off
+ORDERS: list[OrderSpec] = [
+    # Inquiries
+    OrderSpec("qinghe", "夏季新品茶饮 15 秒竖屏广告", K.AD, "1200", S.INQUIRY, 1, last=1,
+              tags=("品牌", "竖屏"), brief="三款新品，每款 5 秒，清爽夏日风格。"),
+    OrderSpec("northwind", "Launch trailer for “Skyforge” (60 s)", K.AD, "2400", S.INQUIRY, 2,
+              last=1.5, tags=("game", "overseas")),
+    OrderSpec("zhixing", "课程宣传片：AI 绘画入门", K.CLIP, "2600", S.INQUIRY, 2, last=2),
+    OrderSpec("lumen", "Serum texture close-ups (6 clips)", K.CLIP, "1100", S.INQUIRY, 0.5,
+              last=0.4, tags=("beauty", "overseas")),
+    # Quotes sent
+    OrderSpec("xinghe", "双11 预热种草视频 ×3", K.AD, "4500", S.QUOTED, 3, last=2,
+              tags=("电商", "双11")),
+    OrderSpec("harbor", "Brand film: Harbor Lane 10th anniversary", K.AD, "12000", S.QUOTED, 4,
+              last=3, turnaround=14, tags=("brand",)),
+    OrderSpec("pacific", "AI short drama S2 pilot — episode 1", K.SHORT_DRAMA, "3200", S.QUOTED,
+              2, last=1, turnaround=10, tags=("短剧", "overseas")),
+    OrderSpec("yunqi", "古镇夜游 AI 宣传短片", K.CLIP, "6800", S.QUOTED, 5, last=4,
+              turnaround=10, tags=("文旅",)),
+    # Accepted, not started
+    OrderSpec("xinghe", "618 大促产品短片", K.AD, "1800", S.ACCEPTED, 2, assignee="kai",
+              tags=("电商", "618"), brief="主推扫地机器人，30 秒横屏 + 15 秒竖屏各一版。"),
+    OrderSpec("island", "新品唇釉 AI 试色短视频", K.CLIP, "2200", S.ACCEPTED, 1, turnaround=5,
+              assignee="ana", tags=("美妆",)),
+    OrderSpec("orchard", "Lookbook motion: autumn capsule", K.CLIP, "1600", S.ACCEPTED, 3,
+              turnaround=10, tags=("fashion", "overseas")),
+    OrderSpec("zhixing", "寒假训练营招生短片", K.CLIP, "980", S.ACCEPTED, 4, deposit="100"),
+    # In production
+    OrderSpec("shiguang", "AI 短剧《逆光》第 1–3 集", K.SHORT_DRAMA, "15000", S.IN_PRODUCTION, 9,
+              turnaround=10, assignee="kai", tags=("短剧",), deposit="30",
+              note="人物镜头用可灵生成，远景用海螺；每集不超过 2 分钟。"),
+    OrderSpec("pacific", "AI short drama S1 — 6 episodes", K.SHORT_DRAMA, "9600",
+              S.IN_PRODUCTION, 12, turnaround=14, assignee="ana", tags=("短剧", "overseas"),
+              deposit="30", brief="Six vertical episodes, at most two minutes each, English "
+              "dubbing and burned-in subtitles."),
+    OrderSpec("xinghe", "直播间开场动画", K.CLIP, "800", S.IN_PRODUCTION, 8, turnaround=5,
+              assignee="kai", tags=("电商", "urgent")),
+    OrderSpec("qinghe", "门店屏幕循环视频 ×4", K.CLIP, "3200", S.IN_PRODUCTION, 6,
+              assignee="ana", tags=("品牌",)),
+    OrderSpec("northwind", "Character teaser: Mira (30 s)", K.CLIP, "1800", S.IN_PRODUCTION, 7,
+              assignee="kai", tags=("game", "overseas")),
+    OrderSpec("yunqi", "景区 AI 导览数字人视频", K.CLIP, "7200", S.IN_PRODUCTION, 10,
+              turnaround=10, tags=("文旅",)),
+    OrderSpec("harbor", "Product explainer: smart kettle", K.AD, "5600", S.IN_PRODUCTION, 9,
+              assignee="ana", tags=("brand", "urgent")),
+    # In review
+    OrderSpec("lumen", "Founder story, 90 s", K.CLIP, "2400", S.IN_REVIEW, 8, turnaround=10,
+              assignee="kai", tags=("beauty", "overseas")),
+    OrderSpec("island", "节日礼盒 AI 广告 15s+30s", K.AD, "4800", S.IN_REVIEW, 6,
+              assignee="ana", tags=("美妆",)),
+    OrderSpec("xinghe", "抖音种草短视频 ×5", K.CLIP, "3500", S.IN_REVIEW, 9, turnaround=8,
+              assignee="kai", tags=("电商", "竖屏")),
+    OrderSpec("shiguang", "AI 短剧《逆光》预告片", K.SHORT_DRAMA, "2000", S.IN_REVIEW, 7,
+              assignee="ana", tags=("短剧",)),
+    OrderSpec("orchard", "Runway reel remix", K.MUSIC_VIDEO, "2100", S.IN_REVIEW, 12,
+              turnaround=10, assignee="kai", tags=("fashion", "overseas")),
+    # Revision requested
+    OrderSpec("qinghe", "品牌 TVC AI 重制版", K.AD, "9800", S.REVISION, 11, turnaround=12,
+              assignee="kai", tags=("品牌",), revisions=1),
+    OrderSpec("northwind", "Gameplay sizzle (Steam page)", K.CLIP, "2800", S.REVISION, 10,
+              turnaround=10, assignee="ana", tags=("game", "overseas"), revisions=2),
+    OrderSpec("zhixing", "讲师形象片", K.CLIP, "1500", S.REVISION, 13, turnaround=10,
+              assignee="ana", revisions=3, note="第三轮修改超出报价包含的两轮，需另行报价。"),
+    # Delivered, waiting for the client's sign-off
+    OrderSpec("xinghe", "年货节主图视频 ×8", K.CLIP, "2400", S.DELIVERED, 14, turnaround=10,
+              last=1.5, assignee="kai", tags=("电商",)),
+    OrderSpec("pacific", "Vertical cutdowns for TikTok (10×)", K.CLIP, "1200", S.DELIVERED, 10,
+              last=0.8, assignee="ana", tags=("overseas", "竖屏")),
+    OrderSpec("yunqi", "樱花季 AI 风光片", K.CLIP, "5200", S.DELIVERED, 16, turnaround=12,
+              last=3, assignee="kai", tags=("文旅",), revisions=1),
+    OrderSpec("harbor", "Social teasers ×3", K.CLIP, "3600", S.DELIVERED, 9, last=2,
+              assignee="ana", tags=("brand",)),
+    # Completed
+    OrderSpec("xinghe", "38 女神节产品短片", K.AD, "1600", S.COMPLETED, 60, last=48,
+              assignee="kai", tags=("电商",)),
+    OrderSpec("shiguang", "AI 短剧《星桥》全 6 集", K.SHORT_DRAMA, "19800", S.COMPLETED, 75,
+              turnaround=30, last=36, assignee="ana", tags=("短剧",), revisions=1, deposit="30"),
+    OrderSpec("lumen", "Ingredient animation loop", K.CLIP, "900", S.COMPLETED, 40, last=30,
+              assignee="kai", tags=("beauty", "overseas"), deposit="100"),
+    OrderSpec("qinghe", "春季新品预告 AI 动画", K.CLIP, "2600", S.COMPLETED, 50, turnaround=10,
+              last=38, assignee="ana", tags=("品牌",)),
+    OrderSpec("island", "农历新年贺岁短片", K.AD, "6600", S.COMPLETED, 90, turnaround=14,
+              last=72, assignee="kai", tags=("美妆",)),
+    OrderSpec("northwind", "Key art animation (Steam capsule)", K.CLIP, "1400", S.COMPLETED, 35,
+              last=25, assignee="ana", tags=("game", "overseas")),
+    # On hold
+    OrderSpec("orchard", "Store window loop, Shanghai flagship", K.CLIP, "2000", S.ON_HOLD, 9,
+              turnaround=10, last=4, assignee="kai", tags=("fashion",),
+              note="Waiting for the client's product photos before we continue."),
+    OrderSpec("zhixing", "毕业季纪念 MV", K.MUSIC_VIDEO, "4200", S.ON_HOLD, 6, turnaround=14,
+              last=2, hold_from=S.ACCEPTED, note="等客户确认歌曲版权后再开始。"),
+    # Cancelled
+    OrderSpec("yunqi", "非遗手作纪录短片", K.CLIP, "8000", S.CANCELLED, 20, last=15,
+              note="客户预算调整，项目取消。"),
+    OrderSpec("pacific", "Holiday promo", K.AD, "1800", S.CANCELLED, 30, last=26,
+              note="The client moved the campaign to next year."),
+]
+# fmt: on
+
+
+def _path(spec: OrderSpec) -> list[str]:
+    """The transitions that take a new order to spec.status (after its starting status)."""
+    produce: list[str] = [S.ACCEPTED, S.IN_PRODUCTION, S.IN_REVIEW]
+    loops = [S.REVISION, S.IN_PRODUCTION, S.IN_REVIEW] * spec.revisions
+    paths: dict[str, list[str]] = {
+        S.INQUIRY: [],
+        S.QUOTED: [],
+        S.ACCEPTED: [S.ACCEPTED],
+        S.IN_PRODUCTION: [S.ACCEPTED, S.IN_PRODUCTION],
+        S.IN_REVIEW: [*produce, *loops],
+        S.REVISION: [*produce, *loops[:-2]],
+        S.DELIVERED: [*produce, *loops, S.DELIVERED],
+        S.COMPLETED: [*produce, *loops, S.DELIVERED, S.COMPLETED],
+        S.ON_HOLD: [*produce[: produce.index(spec.hold_from) + 1], S.ON_HOLD]
+        if spec.hold_from in produce
+        else [S.ON_HOLD],
+        S.CANCELLED: [S.CANCELLED],
+    }
+    return paths[spec.status]
+
+
+def _start_status(spec: OrderSpec) -> str:
+    return S.INQUIRY if spec.status in {S.INQUIRY} or spec.age >= 25 else S.QUOTED
+
+
+class Command(BaseCommand):
+    help = "Load the demo studio (team, clients, orders in every status) once, and print the login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--scale",
+            choices=["small"],
+            default="small",
+            help="How much demo data to load (small: ~10 clients, ~40 orders).",
+        )
+        parser.add_argument(
+            "--url", default=DEFAULT_URL, help="Address printed with the demo login."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError(
+                "seed_demo does not run with DJANGO_ENV=production: the demo login's password "
+                "is public."
+            )
+        user_model = get_user_model()
+        url = options["url"]
+        existing = user_model.objects.filter(username=DEMO_USERNAME).first()
+        if existing is not None:
+            self.stdout.write("Demo data already present; nothing done.")
+            self._print_login(url, password_unchanged=existing.check_password(DEMO_PASSWORD))
+            return
+        if Client.objects.exists() or Order.objects.exists():
+            self.stdout.write(
+                "This database already has clients or orders, so the demo data was not loaded "
+                "(it only goes into an empty database)."
+            )
+            return
+        with transaction.atomic():
+            counts = self._seed()
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo data loaded: {team} team members, {clients} clients, {orders} orders.".format(
+                    **counts
+                )
+            )
+        )
+        self._print_login(url, password_unchanged=True)
+
+    # --- building ----------------------------------------------------------------------
+
+    def _seed(self) -> dict[str, int]:
+        studio_services.update_profile(profile=StudioProfile.load(), fields=dict(PROFILE))
+        team = self._team()
+        owner, producer = team[DEMO_USERNAME], team["mei"]
+        clients = {
+            key: order_services.create_client(actor=owner, **fields)
+            for key, fields in CLIENTS.items()
+        }
+        now = timezone.now()
+        zone = StudioProfile.load().zone
+        for index, spec in enumerate(ORDERS):
+            actor = owner if index % 3 == 0 else producer
+            order = order_services.create_order(
+                actor=actor,
+                client=clients[spec.client],
+                title=spec.title,
+                price=Decimal(spec.price),
+                kind=spec.kind,
+                brief=spec.brief,
+                deposit_percent=Decimal(spec.deposit),
+                turnaround_days=spec.turnaround,
+                assignee=team.get(spec.assignee),
+                tags=list(spec.tags),
+                status=_start_status(spec),
+            )
+            self._walk(order, spec, actor=actor, team=team)
+            self._spread_in_time(order, spec, now=now, zone=zone)
+        return {
+            "team": len(team),
+            "clients": len(clients),
+            "orders": len(ORDERS),
+        }
+
+    def _team(self) -> dict[str, Any]:
+        user_model = get_user_model()
+        # One hash for all demo users keeps the command fast (the hasher is slow on purpose).
+        password = make_password(DEMO_PASSWORD)
+        team: dict[str, Any] = {}
+        for username, (first, last, role, language) in TEAM.items():
+            user = user_model.objects.create(
+                username=username,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@moonlightframes.example",
+                password=password,
+            )
+            membership = studio_services.set_role(user=user, role=role)
+            if language:
+                Membership.objects.filter(pk=membership.pk).update(language=language)
+            team[username] = user
+        return team
+
+    def _walk(self, order: Order, spec: OrderSpec, *, actor: Any, team: dict[str, Any]) -> None:
+        """Move the order through its lifecycle with the services, as the team would."""
+        artist = team.get(spec.assignee)
+        version_links = 0
+        steps = _path(spec)
+        needs_quote = spec.status == S.QUOTED or (steps and steps[0] == S.ACCEPTED)
+        if needs_quote and order.status == S.INQUIRY:
+            order = order_services.change_status(actor=actor, order=order, to_status=S.QUOTED).order
+        for position, step in enumerate(steps):
+            mover = actor
+            if artist is not None and (order.status, step) in Order.ARTIST_TRANSITIONS:
+                mover = artist
+            if step == S.IN_REVIEW:
+                version_links += 1
+                order_services.add_deliverable(
+                    actor=mover,
+                    order=order,
+                    title="成片 Final cut" if spec.client in _CHINESE else "Final cut",
+                    url=f"https://share.moonlightframes.example/{order.reference.lower()}"
+                    f"/v{version_links}.mp4",
+                )
+            is_last = position == len(steps) - 1
+            note = spec.note if is_last and step in {S.ON_HOLD, S.CANCELLED} else ""
+            order = order_services.change_status(
+                actor=mover, order=order, to_status=step, note=note
+            ).order
+        if spec.note and spec.status not in {S.ON_HOLD, S.CANCELLED}:
+            order_services.add_note(actor=actor, order=order, text=spec.note)
+
+    def _spread_in_time(
+        self, order: Order, spec: OrderSpec, *, now: dt.datetime, zone: dt.tzinfo
+    ) -> None:
+        """Demo data only: move the order's timeline back so it reads like real work."""
+        created = now - dt.timedelta(days=spec.age)
+        last = now - dt.timedelta(days=min(spec.last, spec.age * 0.9))
+        events = list(OrderEvent.objects.filter(order=order).order_by("pk"))
+        accepted_index = next((i for i, e in enumerate(events) if e.to_status == S.ACCEPTED), None)
+        times = [created] * len(events)
+        if accepted_index is None:
+            # Quotes, cancellations: the changes spread evenly up to the latest one.
+            count = len(events) - 1
+            for offset in range(count):
+                times[1 + offset] = created + (last - created) * (offset + 1) / count
+        else:
+            # Accepted about a day after the inquiry; the work spreads from there.
+            start = created + min(dt.timedelta(days=1), (last - created) / 3)
+            for i in range(1, accepted_index):
+                times[i] = created + (start - created) * i / accepted_index
+            count = len(events) - accepted_index
+            for offset in range(count):
+                fraction = offset / (count - 1) if count > 1 else 1
+                times[accepted_index + offset] = start + (last - start) * fraction
+        status_times: dict[str, dt.datetime] = {}
+        for event, moment in zip(events, times, strict=True):
+            OrderEvent.objects.filter(pk=event.pk).update(created_at=moment)
+            if event.kind == OrderEvent.Kind.STATUS_CHANGED:
+                status_times[event.to_status] = moment
+            if event.kind == OrderEvent.Kind.DELIVERABLE_ADDED:
+                Deliverable.objects.filter(pk=event.data.get("deliverable")).update(
+                    created_at=moment
+                )
+        fields: dict[str, Any] = {
+            "created_at": created,
+            "updated_at": times[-1],
+            "status_changed_at": max(status_times.values(), default=created),
+        }
+        if S.ACCEPTED in status_times:
+            accepted = status_times[S.ACCEPTED]
+            fields["accepted_at"] = accepted
+            fields["due_at"] = due_from(accepted, days=spec.turnaround, zone=zone)
+        if S.DELIVERED in status_times:
+            fields["delivered_at"] = status_times[S.DELIVERED]
+        if S.COMPLETED in status_times:
+            fields["completed_at"] = status_times[S.COMPLETED]
+        Order.objects.filter(pk=order.pk).update(**fields)
+
+    # --- output ------------------------------------------------------------------------
+
+    def _print_login(self, url: str, *, password_unchanged: bool) -> None:
+        password = DEMO_PASSWORD if password_unchanged else "(changed since the demo was loaded)"
+        lines = [
+            "ReelDesk demo studio: Moonlight Frames 月光映画",
+            f"  Open      {url}",
+            f"  Sign in   {DEMO_USERNAME} / {password}   (owner)",
+            "  Also      mei (producer), kai and ana (artists), same demo password",
+        ]
+        rule = "=" * 64
+        self.stdout.write(self.style.SUCCESS(rule))
+        for line in lines:
+            self.stdout.write(self.style.SUCCESS(line))
+        self.stdout.write(self.style.SUCCESS(rule))
