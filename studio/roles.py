@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from studio.models import Membership
 
@@ -15,9 +15,9 @@ def role_of(user: Any) -> str | None:
         return None
     if user.is_superuser:
         return Role.OWNER
-    cached = getattr(user, "_reeldesk_role", False)
-    if cached is not False:
-        return cached
+    # Cached on the user object: pages ask several times per request.
+    if hasattr(user, "_reeldesk_role"):
+        return cast(str | None, user._reeldesk_role)
     membership = Membership.objects.filter(user_id=user.pk).values_list("role", flat=True).first()
     user._reeldesk_role = membership
     return membership

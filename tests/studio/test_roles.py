@@ -16,8 +16,10 @@ def test_roles_of_each_persona(owner, producer, artist, outsider):
         None,
     ]
     assert roles.role_of(AnonymousUser()) is None
-    assert roles.can_see_money(producer) and not roles.can_see_money(artist)
-    assert roles.is_owner(owner) and not roles.is_owner(producer)
+    assert roles.can_see_money(producer)
+    assert not roles.can_see_money(artist)
+    assert roles.is_owner(owner)
+    assert not roles.is_owner(producer)
 
 
 @pytest.mark.django_db
