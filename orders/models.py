@@ -98,8 +98,10 @@ class OrderQuerySet(models.QuerySet["Order"]):
         return self.exclude(status__in=Order.CLOSED_STATUSES)
 
     def late(self, now: dt.datetime | None = None) -> OrderQuerySet:
-        return self.open().exclude(status=Order.Status.DELIVERED).filter(
-            due_at__lt=now or timezone.now()
+        return (
+            self.open()
+            .exclude(status=Order.Status.DELIVERED)
+            .filter(due_at__lt=now or timezone.now())
         )
 
     def due_within(self, *, days: int, now: dt.datetime | None = None) -> OrderQuerySet:
@@ -133,7 +135,6 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     ON_HOLD = "on_hold", _("On hold")
     CANCELLED = "cancelled", _("Cancelled")
-
 
 
 class Order(models.Model):
@@ -311,6 +312,8 @@ class OrderEvent(models.Model):
         UPDATED = "updated", _("Updated")
         DELIVERABLE_ADDED = "deliverable_added", _("Deliverable added")
         NOTE = "note", _("Note")
+        PORTAL_LINK = "portal_link", _("Client link changed")
+        CLIENT_ACTION = "client_action", _("Client action")
         REVISION_LIMIT = "revision_limit", _("Revision past included rounds")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
@@ -359,6 +362,7 @@ class Deliverable(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    approved_at = models.DateTimeField(_("approved by client"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -384,3 +388,107 @@ class Deliverable(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class PortalLinkQuerySet(models.QuerySet["PortalLink"]):
+    def active(self) -> PortalLinkQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class PortalLink(models.Model):
+    """A client's capability link to one order.
+
+    The token is HMAC-SHA256(SECRET_KEY, nonce), so staff can show the link again while a
+    copy of the database alone reveals no working link. Lookups go by the SHA-256 of the
+    token (an index on a hash, so response time says nothing about the secret).
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="portal_links")
+    nonce = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PortalLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering: ClassVar = ["-created_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(revoked_at__isnull=True),
+                name="portal_link_one_active_per_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"portal link for {self.order_id}"
+
+    @property
+    def token(self) -> str:
+        from orders.portal_tokens import token_for_nonce
+
+        return token_for_nonce(self.nonce)
+
+
+class ClientAction(models.Model):
+    """What the client did on their page: accepted, declined, approved, asked for changes.
+
+    `key` makes a double-clicked form record one action: the form carries a random key
+    and the pair (order, key) is unique.
+    """
+
+    class Kind(models.TextChoices):
+        ACCEPTED_QUOTE = "accepted_quote", _("Accepted the quote")
+        DECLINED_QUOTE = "declined_quote", _("Declined the quote")
+        APPROVED = "approved", _("Approved the delivery")
+        REVISION_REQUESTED = "revision_requested", _("Asked for a revision")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="client_actions")
+    deliverable = models.ForeignKey(
+        Deliverable, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    extra_round = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["order", "key"], name="client_action_once_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+
+class ReviewComment(models.Model):
+    """A client's comment on a deliverable, optionally pinned to a point in the video."""
+
+    action = models.ForeignKey(ClientAction, on_delete=models.CASCADE, related_name="comments")
+    deliverable = models.ForeignKey(
+        Deliverable, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    timecode_seconds = models.PositiveIntegerField(null=True, blank=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["timecode_seconds", "pk"]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+    @property
+    def timecode(self) -> str:
+        if self.timecode_seconds is None:
+            return ""
+        minutes, seconds = divmod(self.timecode_seconds, 60)
+        return f"{minutes:02d}:{seconds:02d}"

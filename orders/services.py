@@ -19,7 +19,7 @@ from orders.uploads import check_upload
 from studio import roles
 from studio.errors import Conflict, InvalidInput, NotPermitted
 from studio.models import StudioProfile
-from studio.money import check_currency
+from studio.money import MINOR_UNITS, check_currency
 from studio.services import next_number
 from studio.timeutil import due_from
 
@@ -151,6 +151,22 @@ def _check_assignee(assignee: Any) -> None:
         )
 
 
+def _check_price(order: Order) -> None:
+    """A price must fit its currency's minor unit (no fen on a JPY price)."""
+    places = MINOR_UNITS.get(order.currency, 2)
+    price = order.price
+    if (
+        isinstance(price, Decimal)
+        and price.is_finite()
+        and price != price.quantize(Decimal(1).scaleb(-places))
+    ):
+        message = _("A %(currency)s price has at most %(places)s decimal places.") % {
+            "currency": order.currency,
+            "places": places,
+        }
+        raise InvalidInput(message, fields={"price": [message]})
+
+
 def _set_tags(order: Order, tags: list[str] | None) -> None:
     if tags is None:
         return
@@ -221,6 +237,7 @@ def create_order(
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     _full_clean(order, exclude=["reference"])
+    _check_price(order)
     with transaction.atomic():
         year = timezone.now().year
         order.reference = f"ORD-{year}-{next_number(series='ORD', year=year):04d}"
@@ -230,7 +247,9 @@ def create_order(
     return order
 
 
-def update_order(*, actor: Any, order: Order, tags: list[str] | None = None, **fields: Any) -> Order:
+def update_order(
+    *, actor: Any, order: Order, tags: list[str] | None = None, **fields: Any
+) -> Order:
     """Edit an order's terms. Closed orders cannot be edited."""
     _require_business(actor)
     if order.is_closed:
@@ -242,12 +261,18 @@ def update_order(*, actor: Any, order: Order, tags: list[str] | None = None, **f
             changed.append(key)
     if "assignee" in changed:
         _check_assignee(order.assignee)
+    if "client" in changed and order.client.is_archived:
+        raise InvalidInput(
+            _("This client is archived; restore it before moving orders to it."),
+            fields={"client": [_("Archived client.")]},
+        )
     if "currency" in changed:
         try:
             order.currency = check_currency(order.currency)
         except ValueError as exc:
             raise InvalidInput(str(exc), fields={"currency": [str(exc)]}) from exc
     _full_clean(order)
+    _check_price(order)
     with transaction.atomic():
         order.save()
         _set_tags(order, tags)
@@ -268,14 +293,7 @@ class TransitionResult:
     warning: str = ""
 
 
-def check_transition(*, order: Order, to_status: str, actor: Any) -> None:
-    """Raise Conflict/NotPermitted if actor may not move order to to_status now."""
-    valid = {s.value for s in Order.Status}
-    if to_status not in valid:
-        raise InvalidInput(
-            _("“%(status)s” is not a status.") % {"status": to_status},
-            fields={"status": [_("Unknown status.")]},
-        )
+def _check_lifecycle(order: Order, to_status: str) -> None:
     if to_status not in order.allowed_next():
         raise Conflict(
             _("An order that is %(current)s cannot become %(target)s.")
@@ -285,6 +303,17 @@ def check_transition(*, order: Order, to_status: str, actor: Any) -> None:
             },
             code="invalid_transition",
         )
+
+
+def check_transition(*, order: Order, to_status: str, actor: Any) -> None:
+    """Raise Conflict/NotPermitted if actor may not move order to to_status now."""
+    valid = {s.value for s in Order.Status}
+    if to_status not in valid:
+        raise InvalidInput(
+            _("“%(status)s” is not a status.") % {"status": to_status},
+            fields={"status": [_("Unknown status.")]},
+        )
+    _check_lifecycle(order, to_status)
     if roles.can_manage_business(actor):
         return
     if (
@@ -297,70 +326,82 @@ def check_transition(*, order: Order, to_status: str, actor: Any) -> None:
 
 
 def change_status(*, actor: Any, order: Order, to_status: str, note: str = "") -> TransitionResult:
-    """Move order to to_status if the lifecycle allows it; writes a timeline event.
+    """Move order to to_status if the lifecycle and the actor's role allow it.
 
-    Not idempotent by design: asking for the status the order already has is refused.
+    Writes a timeline event. Not idempotent by design: asking for the status the order
+    already has is refused.
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         check_transition(order=locked, to_status=to_status, actor=actor)
-        now = timezone.now()
-        from_status = locked.status
-        fields = ["status", "status_changed_at", "updated_at"]
-        warning = ""
-        S = Order.Status
-        if to_status == S.ON_HOLD:
-            locked.status_before_hold = from_status
-            fields.append("status_before_hold")
-        elif from_status == S.ON_HOLD:
-            locked.status_before_hold = ""
-            fields.append("status_before_hold")
-        if to_status == S.ACCEPTED and locked.accepted_at is None:
-            locked.accepted_at = now
-            locked.due_at = due_from(
-                now, days=locked.turnaround_days, zone=StudioProfile.load().zone
-            )
-            fields += ["accepted_at", "due_at"]
-        if to_status == S.REVISION:
-            locked.revision_rounds_used += 1
-            fields.append("revision_rounds_used")
-            if locked.revision_rounds_used > locked.revision_rounds_included:
-                warning = _(
-                    "This is revision round %(used)s; only %(included)s are included in the price."
-                ) % {
-                    "used": locked.revision_rounds_used,
-                    "included": locked.revision_rounds_included,
-                }
-        if to_status == S.DELIVERED:
-            locked.delivered_at = now
-            fields.append("delivered_at")
-        if to_status == S.COMPLETED:
-            locked.completed_at = now
-            fields.append("completed_at")
-        locked.status = to_status
-        locked.status_changed_at = now
-        locked.save(update_fields=fields)
+        return apply_transition(order=locked, to_status=to_status, actor=actor, note=note)
+
+
+def apply_transition(
+    *,
+    order: Order,
+    to_status: str,
+    actor: Any = None,
+    actor_label: str = "",
+    note: str = "",
+    public: bool = True,
+) -> TransitionResult:
+    """Apply a transition already checked against the lifecycle; the caller holds the row
+    lock inside its transaction (change_status for staff, the portal for clients)."""
+    _check_lifecycle(order, to_status)
+    now = timezone.now()
+    from_status = order.status
+    fields = ["status", "status_changed_at", "updated_at"]
+    warning = ""
+    S = Order.Status
+    if to_status == S.ON_HOLD:
+        order.status_before_hold = from_status
+        fields.append("status_before_hold")
+    elif from_status == S.ON_HOLD:
+        order.status_before_hold = ""
+        fields.append("status_before_hold")
+    if to_status == S.ACCEPTED and order.accepted_at is None:
+        order.accepted_at = now
+        order.due_at = due_from(now, days=order.turnaround_days, zone=StudioProfile.load().zone)
+        fields += ["accepted_at", "due_at"]
+    if to_status == S.REVISION:
+        order.revision_rounds_used += 1
+        fields.append("revision_rounds_used")
+        if order.revision_rounds_used > order.revision_rounds_included:
+            warning = _(
+                "This is revision round %(used)s; only %(included)s are included in the price."
+            ) % {"used": order.revision_rounds_used, "included": order.revision_rounds_included}
+    if to_status == S.DELIVERED:
+        order.delivered_at = now
+        fields.append("delivered_at")
+    if to_status == S.COMPLETED:
+        order.completed_at = now
+        fields.append("completed_at")
+    order.status = to_status
+    order.status_changed_at = now
+    order.save(update_fields=fields)
+    event = record_event(
+        order=order,
+        kind=OrderEvent.Kind.STATUS_CHANGED,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        message=note.strip()[:2000],
+        public=public,
+    )
+    if actor_label:
+        OrderEvent.objects.filter(pk=event.pk).update(actor_label=actor_label[:120])
+        event.actor_label = actor_label[:120]
+    if warning:
         record_event(
-            order=locked,
-            kind=OrderEvent.Kind.STATUS_CHANGED,
+            order=order,
+            kind=OrderEvent.Kind.REVISION_LIMIT,
             actor=actor,
-            from_status=from_status,
-            to_status=to_status,
-            message=note.strip()[:2000],
+            message=warning,
+            public=False,
+            data={"used": order.revision_rounds_used, "included": order.revision_rounds_included},
         )
-        if warning:
-            record_event(
-                order=locked,
-                kind=OrderEvent.Kind.REVISION_LIMIT,
-                actor=actor,
-                message=warning,
-                public=False,
-                data={
-                    "used": locked.revision_rounds_used,
-                    "included": locked.revision_rounds_included,
-                },
-            )
-    return TransitionResult(order=locked, warning=warning)
+    return TransitionResult(order=order, warning=warning)
 
 
 def add_note(*, actor: Any, order: Order, text: str) -> OrderEvent:

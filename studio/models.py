@@ -61,7 +61,9 @@ class StudioProfile(models.Model):
         constraints: ClassVar = [
             models.CheckConstraint(condition=models.Q(pk=1), name="studio_profile_singleton"),
             models.CheckConstraint(
-                condition=models.Q(default_turnaround_days__gte=1, default_turnaround_days__lte=365),
+                condition=models.Q(
+                    default_turnaround_days__gte=1, default_turnaround_days__lte=365
+                ),
                 name="studio_profile_turnaround_range",
             ),
         ]
@@ -91,9 +93,7 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.ARTIST)
-    language = models.CharField(
-        _("language"), max_length=8, choices=LANGUAGE_CHOICES, blank=True
-    )
+    language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -165,3 +165,26 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(models.Model):
+    """An in-app notification for one team member (the bell), optionally e-mailed."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_wanted = models.BooleanField(default=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-pk"]
+        indexes: ClassVar = [models.Index(fields=["user", "read_at", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.title

@@ -22,7 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
     @factory.post_generation
-    def role(obj, create: bool, extracted: str | None, **kwargs: object) -> None:  # noqa: N805
+    def role(obj, create: bool, extracted: str | None, **kwargs: object) -> None:
         if create and extracted:
             Membership.objects.update_or_create(user=obj, defaults={"role": extracted})
 

@@ -45,7 +45,9 @@ def _order_in(status: str, *, before: str = S.IN_PRODUCTION, **extra) -> Order:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("source", "target"), VALID)
-def test_every_valid_transition_changes_status_and_writes_event(owner, studio_profile, source, target):
+def test_every_valid_transition_changes_status_and_writes_event(
+    owner, studio_profile, source, target
+):
     before = target if target != S.CANCELLED else S.IN_PRODUCTION
     order = _order_in(source, before=before)
 
@@ -160,7 +162,8 @@ def test_due_date_follows_the_studio_zone(owner, studio_profile):
     studio_profile.time_zone = "America/Los_Angeles"
     studio_profile.save()
     order = _order_in(S.QUOTED, turnaround_days=10)
-    # 2026-03-01 05:00 UTC is Feb 28 21:00 in Los Angeles; due Mar 10 23:59:59 PDT (DST began Mar 8).
+    # 2026-03-01 05:00 UTC is Feb 28 21:00 in Los Angeles; due Mar 10 23:59:59 PDT
+    # (daylight saving time began on Mar 8).
     with time_machine.travel(dt.datetime(2026, 3, 1, 5, 0, tzinfo=dt.UTC), tick=False):
         services.change_status(actor=owner, order=order, to_status=S.ACCEPTED)
     order.refresh_from_db()
@@ -340,4 +343,32 @@ def test_notes_are_internal_and_not_empty(owner):
     with pytest.raises(InvalidInput):
         services.add_note(actor=owner, order=order, text="   ")
     event = services.add_note(actor=owner, order=order, text="Client prefers 9:16")
-    assert (event.public, event.message, event.actor_label) == (False, "Client prefers 9:16", "olivia")
+    assert (event.public, event.message, event.actor_label) == (
+        False,
+        "Client prefers 9:16",
+        "olivia",
+    )
+
+
+@pytest.mark.django_db
+def test_prices_must_fit_the_currency_minor_unit(owner):
+    client = ClientFactory(currency="JPY")
+    with pytest.raises(InvalidInput) as refused:
+        services.create_order(actor=owner, client=client, title="X", price=Decimal("1000.50"))
+    assert "price" in refused.value.fields
+    order = services.create_order(actor=owner, client=client, title="X", price=Decimal("1000"))
+    with pytest.raises(InvalidInput):
+        services.update_order(actor=owner, order=order, price=Decimal("99.5"))
+    order.refresh_from_db()
+    assert order.price == Decimal("1000")
+
+
+@pytest.mark.django_db
+def test_orders_cannot_move_to_an_archived_client(owner):
+    order = services.create_order(actor=owner, client=ClientFactory(), title="X", price=Decimal(1))
+    archived = ClientFactory()
+    services.archive_client(actor=owner, client=archived)
+    with pytest.raises(InvalidInput):
+        services.update_order(actor=owner, order=order, client=archived)
+    order.refresh_from_db()
+    assert order.client != archived
