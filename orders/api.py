@@ -1,14 +1,681 @@
-# Placeholder until the API helper lands; see issue 2.
-from rest_framework import viewsets
+"""REST API for clients, orders and deliverables.
+
+Thin on purpose: serializers check the shape of the input, orders.services hold the
+rules (and raise DomainError, which studio.api_common maps to the error shape), and
+Order.objects.for_user decides who sees which order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orders import portal, services
+from orders.models import Client, Deliverable, Order, PortalLink
+from studio import roles
+from studio.api_common import (
+    FILTER_BACKENDS,
+    ID_REGEX,
+    AmountField,
+    ApiViewMixin,
+    CreatedLocationMixin,
+    DateTimeFilter,
+    IdFilter,
+    IdRelatedField,
+    LimitedJSONParser,
+    PercentField,
+    RepeatedOrCommaWidget,
+    absolute_url,
+    error_responses,
+)
+from studio.errors import DomainError
+from studio.money import CURRENCY_CHOICES
+from studio.permissions import CanManageBusiness, IsStudioMember, MemberReadsBusinessWrites
+
+User = get_user_model()
+
+# What people who may not see money (artists) never get from the API.
+MONEY_FIELDS = ("price", "currency", "deposit_percent", "deposit_amount")
+# Shown only to owners and producers: whoever has the link sees the order and its price.
+BUSINESS_FIELDS = (*MONEY_FIELDS, "portal_url")
 
 
-class ClientViewSet(viewsets.ViewSet):
-    pass
+def _sees_money(serializer: serializers.BaseSerializer) -> bool:
+    request = serializer.context.get("request")
+    return request is not None and roles.can_see_money(request.user)
 
 
-class OrderViewSet(viewsets.ViewSet):
-    pass
+# --- Clients ---------------------------------------------------------------------------
 
 
-class DeliverableViewSet(viewsets.ViewSet):
-    pass
+class ClientSerializer(serializers.ModelSerializer):
+    archived = serializers.BooleanField(
+        source="is_archived",
+        read_only=True,
+        help_text="Archived clients keep their orders but take no new ones. "
+        "Change with the archive and restore actions.",
+    )
+
+    class Meta:
+        model = Client
+        fields = (
+            "id",
+            "name",
+            "contact_name",
+            "email",
+            "phone",
+            "wechat_id",
+            "country",
+            "language",
+            "currency",
+            "billing_address",
+            "tax_id",
+            "notes",
+            "archived",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "created_at", "updated_at")
+        extra_kwargs = {"country": {"help_text": "Two-letter ISO 3166 code, e.g. CN."}}
+
+    def validate_country(self, value: str) -> str:
+        value = value.strip().upper()
+        if value and not (len(value) == 2 and value.isascii() and value.isalpha()):
+            raise serializers.ValidationError(_("Enter a two-letter country code, e.g. CN."))
+        return value
+
+    def create(self, validated_data: dict[str, Any]) -> Client:
+        return services.create_client(actor=self.context["request"].user, **validated_data)
+
+    def update(self, instance: Client, validated_data: dict[str, Any]) -> Client:
+        return services.update_client(
+            actor=self.context["request"].user, client=instance, **validated_data
+        )
+
+
+class ClientFilter(filters.FilterSet):
+    archived = filters.BooleanFilter(
+        method="filter_archived",
+        label="true: archived clients only; false: active clients only; absent: all.",
+    )
+    country = filters.CharFilter(lookup_expr="iexact", max_length=2)
+
+    class Meta:
+        model = Client
+        fields = ("archived", "language", "currency", "country")
+
+    def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(archived_at__isnull=not value)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List clients", description="Owners and producers only."),
+    retrieve=extend_schema(summary="Get a client"),
+    create=extend_schema(summary="Create a client"),
+    update=extend_schema(summary="Replace a client's details"),
+    partial_update=extend_schema(summary="Change some of a client's details"),
+)
+@extend_schema(tags=["clients"])
+class ClientViewSet(
+    ApiViewMixin,
+    CreatedLocationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Clients. There is no DELETE: archive a client instead (its orders stay)."""
+
+    queryset = Client.objects.all()
+    serializer_class = ClientSerializer
+    permission_classes = [IsStudioMember, CanManageBusiness]
+    filter_backends = FILTER_BACKENDS
+    filterset_class = ClientFilter
+    search_fields = ("name", "contact_name", "email", "wechat_id")
+    ordering_fields = ("name", "created_at")
+    ordering = ("name",)
+    lookup_value_regex = ID_REGEX
+    detail_route_name = "api-client-detail"
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        client = serializer.save()
+        return self.created(self.get_serializer(client).data, client.pk)
+
+    @extend_schema(
+        summary="Archive a client",
+        description="Hides the client from pickers; its orders stay. Idempotent.",
+        request=None,
+        responses={200: ClientSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str | None = None) -> Response:
+        client = self.get_object()
+        services.archive_client(actor=request.user, client=client)
+        return Response(self.get_serializer(client).data)
+
+    @extend_schema(
+        summary="Restore an archived client",
+        description="Idempotent.",
+        request=None,
+        responses={200: ClientSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str | None = None) -> Response:
+        client = self.get_object()
+        services.restore_client(actor=request.user, client=client)
+        return Response(self.get_serializer(client).data)
+
+
+# --- Orders ----------------------------------------------------------------------------
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """An order as the API shows it. The money fields are left out for artists, which is
+    why the schema marks them optional."""
+
+    client_name = serializers.CharField(source="client.name", read_only=True)
+    # Declared writable only so that the schema does not list them as always present;
+    # this serializer is used for output only.
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, help_text="Not shown to artists."
+    )
+    currency = serializers.ChoiceField(
+        choices=CURRENCY_CHOICES, required=False, help_text="Not shown to artists."
+    )
+    deposit_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, help_text="Not shown to artists."
+    )
+    deposit_amount = serializers.DecimalField(
+        source="deposit.amount",
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="price * deposit_percent / 100, rounded to the currency. Not shown to artists.",
+    )
+    assignee: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The team member's user id."
+    )
+    tags = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="The order's page in ReelDesk.")
+    portal_url = serializers.SerializerMethodField(
+        required=False,
+        help_text="The client's secret link to this order, or null when it is off "
+        "(POST …/portal-link/ turns it on or replaces it). Not shown to artists.",
+    )
+    allowed_transitions = serializers.SerializerMethodField(
+        help_text="Statuses you may move the order to now (POST …/transition/)."
+    )
+    # Only in the answer to a transition, which adds it; an Order has no such attribute,
+    # so DRF skips the field everywhere else.
+    warning = serializers.CharField(
+        required=False,
+        help_text="Only in the answer to a transition that needs attention, e.g. a "
+        "revision round beyond those included in the price.",
+    )
+
+    class Meta:
+        model = Order
+        fields = (
+            "id",
+            "reference",
+            "client",
+            "client_name",
+            "title",
+            "kind",
+            "brief",
+            "price",
+            "currency",
+            "deposit_percent",
+            "deposit_amount",
+            "turnaround_days",
+            "revision_rounds_included",
+            "revision_rounds_used",
+            "assignee",
+            "tags",
+            "status",
+            "accepted_at",
+            "due_at",
+            "delivered_at",
+            "completed_at",
+            "created_at",
+            "updated_at",
+            "url",
+            "portal_url",
+            "allowed_transitions",
+            "warning",
+        )
+        read_only_fields = tuple(f for f in fields if f not in {*MONEY_FIELDS, "warning"})
+
+    def get_tags(self, order: Order) -> list[str]:
+        return [tag.name for tag in order.tags.all()]
+
+    def get_url(self, order: Order) -> str | None:
+        return absolute_url(self.context.get("request"), "order-detail", [order.pk])
+
+    @extend_schema_field(serializers.URLField(allow_null=True, required=False))
+    def get_portal_url(self, order: Order) -> str | None:
+        prefetched = getattr(order, "active_portal_links", None)  # set by the viewset
+        link = portal.active_link(order) if prefetched is None else next(iter(prefetched), None)
+        if link is None:
+            return None
+        request = self.context.get("request")
+        path = portal.portal_path(link)
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=Order.Status.choices))
+    )
+    def get_allowed_transitions(self, order: Order) -> list[str]:
+        request = self.context.get("request")
+        if request is None:
+            return []
+        allowed = []
+        for target in order.allowed_next():
+            try:
+                services.check_transition(order=order, to_status=target, actor=request.user)
+            except DomainError:
+                continue
+            allowed.append(str(target))
+        return allowed
+
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not _sees_money(self):
+            for name in BUSINESS_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+@extend_schema_serializer(component_name="Order")
+class OrderInputSerializer(serializers.ModelSerializer):
+    """What a caller may send to create or change an order. Shape only: the rules
+    (archived client, team assignee, starting status, closed orders) are the service's."""
+
+    client = IdRelatedField(queryset=Client.objects.all(), help_text="The client's id.")
+    assignee = IdRelatedField(
+        queryset=User.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="A team member's user id, or null.",
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        max_length=20,
+        required=False,
+        help_text="Tag names; the order's tags become exactly these.",
+    )
+    price = AmountField()
+    deposit_percent = PercentField(required=False, help_text="Defaults to 50.")
+    status = serializers.ChoiceField(
+        choices=Order.Status.choices,
+        required=False,
+        help_text="On create: inquiry (the default) or quoted. On update: leave it out "
+        "(or unchanged) and use POST /api/orders/{id}/transition/.",
+    )
+
+    class Meta:
+        model = Order
+        fields = (
+            "client",
+            "title",
+            "kind",
+            "brief",
+            "price",
+            "currency",
+            "deposit_percent",
+            "turnaround_days",
+            "revision_rounds_included",
+            "assignee",
+            "tags",
+            "status",
+        )
+        extra_kwargs = {
+            "currency": {"required": False, "help_text": "Defaults to the client's currency."},
+            "turnaround_days": {
+                "required": False,
+                "help_text": "Defaults to the studio's turnaround.",
+            },
+            "revision_rounds_included": {
+                "required": False,
+                "help_text": "Defaults to the studio's included revision rounds.",
+            },
+        }
+
+    def validate_status(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.status:
+            raise serializers.ValidationError(
+                _("Change the status with POST /api/orders/%(id)s/transition/.")
+                % {"id": self.instance.pk}
+            )
+        return value
+
+    def create(self, validated_data: dict[str, Any]) -> Order:
+        return services.create_order(actor=self.context["request"].user, **validated_data)
+
+    def update(self, instance: Order, validated_data: dict[str, Any]) -> Order:
+        validated_data.pop("status", None)
+        tags = validated_data.pop("tags", None)
+        return services.update_order(
+            actor=self.context["request"].user, order=instance, tags=tags, **validated_data
+        )
+
+
+class TransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, help_text="The new status.")
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        default="",
+        help_text="Written to the order's timeline.",
+    )
+
+
+class OrderFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(
+        choices=Order.Status.choices,
+        widget=RepeatedOrCommaWidget,
+        label="One or more statuses: ?status=a&status=b or ?status=a,b.",
+    )
+    kind = filters.ChoiceFilter(choices=Order.Kind.choices)
+    client = IdFilter(field_name="client_id", label="Client id.")
+    assignee = IdFilter(field_name="assignee_id", label="Assignee's user id.")
+    tag = filters.CharFilter(field_name="tags__name", lookup_expr="iexact", max_length=40)
+    due_before = DateTimeFilter(field_name="due_at", lookup_expr="lt", label="Due before.")
+    due_after = DateTimeFilter(field_name="due_at", lookup_expr="gte", label="Due at or after.")
+    late = filters.BooleanFilter(
+        method="filter_late",
+        label="true: open orders past their due date; false: all others.",
+    )
+
+    class Meta:
+        model = Order
+        fields = ("status", "kind", "client", "assignee", "tag", "due_before", "due_after", "late")
+
+    def filter_late(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        late_ids = Order.objects.late().values("pk")
+        if value:
+            return queryset.filter(pk__in=late_ids)
+        return queryset.exclude(pk__in=late_ids)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List orders",
+        description="Owners and producers see every order; artists the orders assigned "
+        "to them, without money fields.",
+    ),
+    retrieve=extend_schema(summary="Get an order"),
+    create=extend_schema(
+        summary="Create an order",
+        description="Owners and producers only. Gets the next ORD-<year>-NNNN reference.",
+        request=OrderInputSerializer,
+        responses={201: OrderSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace an order's terms",
+        request=OrderInputSerializer,
+        responses={200: OrderSerializer, **error_responses(409)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of an order's terms",
+        request=OrderInputSerializer,
+        responses={200: OrderSerializer, **error_responses(409)},
+    ),
+)
+@extend_schema(tags=["orders"])
+class OrderViewSet(
+    ApiViewMixin,
+    CreatedLocationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Orders. There is no DELETE: cancel an order with a transition instead."""
+
+    permission_classes = [IsStudioMember, MemberReadsBusinessWrites]
+    member_actions = ("list", "retrieve", "transition", "metadata")
+    filter_backends = FILTER_BACKENDS
+    filterset_class = OrderFilter
+    search_fields = ("reference", "title", "client__name")
+    ordering_fields = ("due_at", "created_at", "price", "reference")
+    ordering = ("-created_at",)
+    money_fields = ("price",)
+    lookup_value_regex = ID_REGEX
+    detail_route_name = "api-order-detail"
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return (
+            Order.objects.for_user(self.request.user)
+            .select_related("client")
+            .prefetch_related(
+                "tags",
+                Prefetch(
+                    "portal_links",
+                    queryset=PortalLink.objects.active(),
+                    to_attr="active_portal_links",
+                ),
+            )
+        )
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        if self.action in {"create", "update", "partial_update"}:
+            return OrderInputSerializer
+        if self.action == "transition":
+            return TransitionSerializer
+        return OrderSerializer
+
+    def _output(self, order: Order) -> OrderSerializer:
+        # Read the order back the way lists do, so that the answer has fresh tags.
+        fresh = self.get_queryset().get(pk=order.pk)
+        return OrderSerializer(fresh, context=self.get_serializer_context())
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = serializer.save()
+        return self.created(self._output(order).data, order.pk)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        order = serializer.save()
+        return Response(self._output(order).data)
+
+    @extend_schema(
+        summary="Change an order's status",
+        description="Moves the order along its lifecycle if the transition is allowed "
+        "from its current status (409 otherwise) and your role may make it (403 "
+        "otherwise: artists may only move their own orders through production). "
+        "Nothing changes on refusal.",
+        request=TransitionSerializer,
+        responses={200: OrderSerializer, **error_responses(409)},
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        order = self.get_object()
+        serializer = TransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.change_status(
+            actor=request.user,
+            order=order,
+            to_status=serializer.validated_data["status"],
+            note=serializer.validated_data["note"],
+        )
+        data = self._output(result.order).data
+        if result.warning:
+            data["warning"] = result.warning
+        return Response(data)
+
+    @extend_schema(
+        methods=["POST"],
+        summary="Turn on or replace the client link",
+        description="Gives the order a new secret client link; a previous link stops "
+        "working at once. Answers the order with its new `portal_url`. Owners and "
+        "producers only.",
+        request=None,
+        responses={200: OrderSerializer},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Turn off the client link",
+        description="The link stops working at once. Idempotent.",
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["post", "delete"], url_path="portal-link")
+    def portal_link(self, request: Request, pk: str | None = None) -> Response:
+        order = self.get_object()
+        if request.method == "DELETE":
+            portal.disable_link(actor=request.user, order=order)
+            return Response(status=204)
+        portal.rotate_link(actor=request.user, order=order)
+        return Response(self._output(order).data)
+
+
+# --- Deliverables ----------------------------------------------------------------------
+
+
+class DeliverableSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The link, for link deliverables.")
+    file_url = serializers.SerializerMethodField(
+        help_text="Where signed-in team members download the file (file deliverables)."
+    )
+
+    class Meta:
+        model = Deliverable
+        fields = (
+            "id",
+            "order",
+            "title",
+            "version",
+            "kind",
+            "url",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "notes",
+            "created_at",
+            "file_url",
+        )
+        read_only_fields = fields
+        extra_kwargs = {
+            "sha256": {"help_text": "Filled in shortly after upload; empty until then."}
+        }
+
+    def get_url(self, deliverable: Deliverable) -> str | None:
+        return deliverable.url or None
+
+    def get_file_url(self, deliverable: Deliverable) -> str | None:
+        if deliverable.kind != Deliverable.Kind.FILE:
+            return None
+        return absolute_url(
+            self.context.get("request"), "deliverable-file", [deliverable.order_id, deliverable.pk]
+        )
+
+
+class DeliverableLinkSerializer(serializers.Serializer):
+    title = serializers.CharField(
+        max_length=160, help_text="Versions count up per title: a second “Final cut” is v2."
+    )
+    url = serializers.URLField(
+        max_length=500, required=False, allow_blank=True, help_text="An https:// link."
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DeliverableUploadSerializer(DeliverableLinkSerializer):
+    file = serializers.FileField(
+        required=False,
+        help_text="mp4, mov, webm, png, jpg, pdf or zip; the type is read from the content. "
+        "Send either a file or a url.",
+    )
+
+
+ORDER_PK = OpenApiParameter("order_pk", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List an order's deliverables", parameters=[ORDER_PK]),
+    retrieve=extend_schema(summary="Get a deliverable", parameters=[ORDER_PK]),
+    create=extend_schema(
+        summary="Add a deliverable",
+        description="Multipart with `file`, or JSON (or multipart) with `url`. Each add "
+        "is the next version of its title. Owners, producers and the order's artist.",
+        parameters=[ORDER_PK],
+        request={
+            "multipart/form-data": DeliverableUploadSerializer,
+            "application/json": DeliverableLinkSerializer,
+        },
+        responses={201: DeliverableSerializer, **error_responses(409)},
+    ),
+)
+@extend_schema(tags=["deliverables"])
+class DeliverableViewSet(
+    ApiViewMixin,
+    CreatedLocationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Deliverables of one order: files and links, versioned per title."""
+
+    serializer_class = DeliverableSerializer
+    permission_classes = [IsStudioMember]
+    parser_classes = [LimitedJSONParser, MultiPartParser]
+    filter_backends: list[Any] = []
+    detail_route_name = "api-deliverable-detail"
+
+    def get_order(self) -> Order:
+        """The order in the URL, if the user may see it (404 otherwise, as if absent)."""
+        if not hasattr(self, "_order"):
+            self._order = get_object_or_404(
+                Order.objects.for_user(self.request.user), pk=self.kwargs["order_pk"]
+            )
+        return self._order
+
+    def get_queryset(self) -> QuerySet[Deliverable]:
+        if getattr(self, "swagger_fake_view", False):
+            return Deliverable.objects.none()
+        return Deliverable.objects.filter(order=self.get_order()).order_by("-created_at", "-pk")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        order = self.get_order()
+        serializer = DeliverableUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        deliverable = services.add_deliverable(
+            actor=request.user,
+            order=order,
+            title=data["title"],
+            upload=data.get("file"),
+            url=data.get("url", ""),
+            notes=data.get("notes", ""),
+        )
+        return self.created(self.get_serializer(deliverable).data, order.pk, deliverable.pk)
