@@ -8,6 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("studio.api_urls")),
+    path("", include("orders.portal_urls")),
     path("", include("studio.web_urls")),
     path("", include("orders.urls")),
 ]
