@@ -14,10 +14,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from orders import portal
+from orders import extensions, portal
 from orders.models import Deliverable, Order, OrderEvent, PortalLink
 from orders.views.files import serve_stored_file
 from studio.errors import DomainError
@@ -40,12 +41,12 @@ STEPS: list[tuple[str, frozenset[str]]] = [
     ("Completed", frozenset({S.COMPLETED})),
 ]
 STEP_LABELS = {
-    "Quote": _("Quote"),
-    "Accepted": _("Accepted"),
-    "In production": _("In production"),
-    "Your review": _("Your review"),
-    "Delivered": _("Delivered"),
-    "Completed": _("Completed"),
+    "Quote": pgettext_lazy("portal step", "Quote"),
+    "Accepted": pgettext_lazy("portal step", "Accepted"),
+    "In production": pgettext_lazy("portal step", "Production"),
+    "Your review": pgettext_lazy("portal step", "Review"),
+    "Delivered": pgettext_lazy("portal step", "Delivered"),
+    "Completed": pgettext_lazy("portal step", "Done"),
 }
 
 
@@ -221,6 +222,7 @@ def portal_page(request: HttpRequest, link: PortalLink) -> HttpResponse:
         "languages": settings.LANGUAGES,
         "current_language": translation.get_language(),
         "errors": {},
+        "extra_sections": extensions.portal_sections(request, order, link.token),
     }
     return render(request, "orders/portal/order.html", context)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import SimpleRouter
 
-from orders import api as orders_api
-from studio.api_common import ID_REGEX, api_not_found
+from studio.api_common import api_not_found
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
@@ -25,27 +23,11 @@ class ApiDocsView(SpectacularSwaggerSplitView):
         return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")
 
 
-router = SimpleRouter()
-router.register("clients", orders_api.ClientViewSet, basename="api-client")
-router.register("orders", orders_api.OrderViewSet, basename="api-order")
-
-deliverable_list = orders_api.DeliverableViewSet.as_view({"get": "list", "post": "create"})
-deliverable_detail = orders_api.DeliverableViewSet.as_view({"get": "retrieve"})
-
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(
-        rf"^orders/(?P<order_pk>{ID_REGEX})/deliverables/$",
-        deliverable_list,
-        name="api-deliverable-list",
-    ),
-    re_path(
-        rf"^orders/(?P<order_pk>{ID_REGEX})/deliverables/(?P<pk>{ID_REGEX})/$",
-        deliverable_detail,
-        name="api-deliverable-detail",
-    ),
-    path("", include(router.urls)),
+    path("", include("orders.api_urls")),
+    path("", include("billing.api_urls")),
     # Last: any other /api/ address is a 404 in the API's error shape, not an HTML page.
     re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]

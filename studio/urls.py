@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("orders.portal_urls")),
     path("", include("studio.web_urls")),
     path("", include("orders.urls")),
+    path("", include("billing.urls")),
 ]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from orders import portal, selectors, services
+from orders import extensions, portal, selectors, services
 from orders.forms import (
     DeliverableForm,
     NoteForm,
@@ -181,6 +181,7 @@ def render_order_detail(
             "can_edit": roles.can_manage_business(request.user) and not order.is_closed,
             "portal_url": _portal_url(request, order),
             "client_actions": selectors.client_feedback(order),
+            "extra_sections": extensions.staff_order_sections(request, order),
         },
         status=status,
     )

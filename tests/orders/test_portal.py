@@ -533,3 +533,13 @@ def test_api_turns_the_client_link_on_replaces_and_turns_it_off(owner, artist, s
     assert "portal_url" not in artist_api.get(url).json()
     assert artist_api.post(url + "portal-link/").status_code == 403
     assert portal.active_link(order) is None
+
+
+@pytest.mark.django_db
+def test_step_labels_follow_the_page_language(in_review):
+    _order, link, _d = in_review
+    http = PortalHttp()
+    english = http.get(page(link) + "?lang=en").content.decode()
+    assert "<span>Review</span>" in english
+    chinese = http.get(page(link) + "?lang=zh-hans").content.decode()
+    assert "<span>Review</span>" not in chinese
