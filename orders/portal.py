@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from orders.models import ClientAction, Deliverable, Order, OrderEvent, PortalLink, ReviewComment
 from orders.portal_tokens import digest_of, looks_like_token, new_nonce
-from orders.services import apply_transition, record_event
-from studio import roles
+from orders.services import apply_transition, order_payload, record_event
+from studio import events, roles
 from studio.errors import Conflict, InvalidInput, NotPermitted
 from studio.notifications import notify, studio_recipients
 
@@ -199,6 +199,7 @@ def accept_quote(*, order: Order, name: str, key: str) -> ActionResult:
             actor_label=_("Client: %(name)s") % {"name": name[:100]},
             note=_("Quote accepted by %(name)s.") % {"name": name[:100]},
         )
+        events.publish("quote.accepted", {"order": order_payload(locked), "name": name})
         _tell_studio(
             locked,
             "client.accepted_quote",
@@ -240,6 +241,7 @@ def decline_quote(*, order: Order, reason: str, key: str) -> ActionResult:
             actor_label=_("Client"),
             note=_("Quote declined: %(reason)s") % {"reason": reason},
         )
+        events.publish("quote.declined", {"order": order_payload(locked), "reason": reason})
         _tell_studio(
             locked,
             "client.declined_quote",
@@ -283,6 +285,13 @@ def approve_delivery(*, order: Order, key: str, deliverable_id: int | None = Non
             to_status=S.DELIVERED,
             actor_label=_("Client"),
             note=_("Approved %(what)s.") % {"what": label} if label else _("Approved."),
+        )
+        events.publish(
+            "deliverable.approved",
+            {
+                "order": order_payload(locked),
+                "deliverable": deliverable.pk if deliverable else None,
+            },
         )
         _tell_studio(
             locked,
@@ -341,6 +350,16 @@ def request_revision(
             for seconds, body in parsed
         )
         apply_transition(order=locked, to_status=S.REVISION, actor_label=_("Client"), note=comment)
+        events.publish(
+            "revision.requested",
+            {
+                "order": order_payload(locked),
+                "deliverable": deliverable.pk if deliverable else None,
+                "comment": comment,
+                "extra_round": extra,
+                "comments": [{"timecode_seconds": t, "body": b} for t, b in parsed],
+            },
+        )
         _tell_studio(
             locked,
             "client.revision_requested",

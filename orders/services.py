@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Client, Deliverable, Order, OrderEvent, Tag
 from orders.uploads import check_upload
-from studio import roles
+from studio import events, roles
 from studio.errors import Conflict, InvalidInput, NotPermitted
 from studio.models import StudioProfile
 from studio.money import MINOR_UNITS, check_currency
@@ -88,6 +88,18 @@ def record_event(
         to_status=to_status,
         data=data or {},
     )
+
+
+def order_payload(order: Order) -> dict[str, Any]:
+    """The order as domain events (and so webhooks) describe it."""
+    return {
+        "id": order.pk,
+        "reference": order.reference,
+        "title": order.title,
+        "status": order.status,
+        "client": order.client_id,
+        "due_at": order.due_at.isoformat() if order.due_at else None,
+    }
 
 
 # --- Clients --------------------------------------------------------------------------
@@ -244,6 +256,7 @@ def create_order(
         order.save()
         _set_tags(order, tags)
         record_event(order=order, kind=OrderEvent.Kind.CREATED, actor=actor, to_status=status)
+        events.publish("order.created", {"order": order_payload(order)})
     return order
 
 
@@ -392,6 +405,10 @@ def apply_transition(
     if actor_label:
         OrderEvent.objects.filter(pk=event.pk).update(actor_label=actor_label[:120])
         event.actor_label = actor_label[:120]
+    events.publish(
+        "order.status_changed",
+        {"order": order_payload(order), "from_status": from_status, "to_status": to_status},
+    )
     if warning:
         record_event(
             order=order,
@@ -483,6 +500,18 @@ def add_deliverable(
             actor=actor,
             message=f"{deliverable.title} v{deliverable.version}",
             data={"deliverable": deliverable.pk, "version": deliverable.version},
+        )
+        events.publish(
+            "deliverable.added",
+            {
+                "order": order_payload(order),
+                "deliverable": {
+                    "id": deliverable.pk,
+                    "title": deliverable.title,
+                    "version": deliverable.version,
+                    "kind": deliverable.kind,
+                },
+            },
         )
         if checked is not None:
             from orders import tasks

@@ -372,3 +372,30 @@ def test_orders_cannot_move_to_an_archived_client(owner):
         services.update_order(actor=owner, order=order, client=archived)
     order.refresh_from_db()
     assert order.client != archived
+
+
+@pytest.mark.django_db
+def test_services_announce_domain_events(owner):
+    from studio import events
+
+    seen: list[tuple[str, dict]] = []
+
+    def listener(name: str, payload: dict) -> None:
+        seen.append((name, payload))
+
+    events.subscribe(listener)
+    try:
+        order = services.create_order(
+            actor=owner, client=ClientFactory(), title="X", price=Decimal(1)
+        )
+        services.change_status(actor=owner, order=order, to_status=S.QUOTED)
+        services.add_deliverable(actor=owner, order=order, title="Cut", url="https://e.com/c")
+    finally:
+        events._subscribers.remove(listener)
+    assert [name for name, _p in seen] == [
+        "order.created",
+        "order.status_changed",
+        "deliverable.added",
+    ]
+    assert seen[1][1]["to_status"] == "quoted"
+    assert seen[0][1]["order"]["reference"] == order.reference

@@ -1,0 +1,3 @@
+"""Production breakdown: episodes, shots, takes, characters/assets. Models in __all__."""
+
+__all__: list[str] = []

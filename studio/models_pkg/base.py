@@ -1,0 +1,190 @@
+"""Studio base: the profile, team roles, counters and API tokens. Imports no other app."""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from studio.money import CURRENCY_CHOICES
+
+LANGUAGE_CHOICES = [("zh-hans", "简体中文"), ("en", "English")]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(zone)s” is not a known time zone."), params={"zone": value})
+
+
+class StudioProfile(models.Model):
+    """The one studio this installation runs (a single row, pk=1)."""
+
+    name = models.CharField(_("name"), max_length=120, default="My Studio")
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    tax_id = models.CharField(_("tax id"), max_length=64, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    wechat_id = models.CharField(_("WeChat id"), max_length=64, blank=True)
+    logo = models.FileField(_("logo"), upload_to="studio/", blank=True)
+    default_currency = models.CharField(
+        _("default currency"), max_length=3, choices=CURRENCY_CHOICES, default="CNY"
+    )
+    reporting_currency = models.CharField(
+        _("reporting currency"), max_length=3, choices=CURRENCY_CHOICES, default="CNY"
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    default_turnaround_days = models.PositiveSmallIntegerField(
+        _("default turnaround (days)"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    default_revision_rounds = models.PositiveSmallIntegerField(
+        _("default included revision rounds"),
+        default=2,
+        validators=[MaxValueValidator(20)],
+    )
+    payment_instructions = models.TextField(_("payment instructions"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("studio profile")
+        verbose_name_plural = _("studio profile")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="studio_profile_singleton"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    default_turnaround_days__gte=1, default_turnaround_days__lte=365
+                ),
+                name="studio_profile_turnaround_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def load(cls) -> StudioProfile:
+        profile, _created = cls.objects.get_or_create(pk=1)
+        return profile
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Membership(models.Model):
+    """A user's role in the studio; a user without one has no access."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        PRODUCER = "producer", _("Producer")
+        ARTIST = "artist", _("Artist")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.ARTIST)
+    language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class Counter(models.Model):
+    """A gapless sequence per (series, year), advanced under a row lock."""
+
+    series = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["series", "year"], name="counter_series_year_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.value}"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token; only its SHA-256 is stored, the token is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise it")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering: ClassVar = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Heartbeat(models.Model):
+    """Last time a worker ran the periodic heartbeat task (read by /healthz)."""
+
+    name = models.CharField(max_length=32, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(models.Model):
+    """An in-app notification for one team member (the bell), optionally e-mailed."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_wanted = models.BooleanField(default=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-pk"]
+        indexes: ClassVar = [models.Index(fields=["user", "read_at", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.title
