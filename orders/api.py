@@ -76,23 +76,7 @@ class ClientSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Client
-        fields = (
-            "id",
-            "name",
-            "contact_name",
-            "email",
-            "phone",
-            "wechat_id",
-            "country",
-            "language",
-            "currency",
-            "billing_address",
-            "tax_id",
-            "notes",
-            "archived",
-            "created_at",
-            "updated_at",
-        )
+        fields = ("id", *services.CLIENT_FIELDS, "archived", "created_at", "updated_at")
         read_only_fields = ("id", "created_at", "updated_at")
         extra_kwargs = {"country": {"help_text": "Two-letter ISO 3166 code, e.g. CN."}}
 
@@ -336,20 +320,7 @@ class OrderInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = (
-            "client",
-            "title",
-            "kind",
-            "brief",
-            "price",
-            "currency",
-            "deposit_percent",
-            "turnaround_days",
-            "revision_rounds_included",
-            "assignee",
-            "tags",
-            "status",
-        )
+        fields = (*services.ORDER_FIELDS, "tags", "status")
         extra_kwargs = {
             "currency": {"required": False, "help_text": "Defaults to the client's currency."},
             "turnaround_days": {

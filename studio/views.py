@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -24,7 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orders.models import Order, OrderEvent
-from studio import roles, services
+from studio import services
+from studio.access import member_required, owner_required
 from studio.errors import DomainError
 from studio.forms import ApiTokenForm, RoleForm, SignInForm, StudioProfileForm, TeamMemberForm
 from studio.models import ApiToken, Membership, StudioProfile
@@ -35,30 +34,9 @@ DASHBOARD_LIST_LIMIT = 20
 DASHBOARD_EVENTS = 10
 
 
-def _require(check: Callable[[Any], bool]) -> Callable[[View], View]:
-    """Anonymous visitors go to the sign-in page; signed-in users failing check get 403."""
-
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not check(request.user):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def _signed_in(request: HttpRequest) -> Any:
     """The signed-in user of a view behind member_required/owner_required."""
     return request.user
-
-
-member_required = _require(roles.is_member)
-owner_required = _require(roles.is_owner)
 
 
 # --- Sign-in -------------------------------------------------------------------------
