@@ -164,6 +164,12 @@ def _run_once(order: Order, key: str, act: Any) -> ActionResult:
     return ActionResult(action=action, created=True)
 
 
+def _client_label(order: Order) -> str:
+    """Who acted, as stored on the timeline: the client's own name, never translated text
+    (the studio may read it in another language than the client wrote in)."""
+    return (order.client.contact_name or order.client.name)[:120]
+
+
 def _order_url(order: Order) -> str:
     return reverse("order-detail", args=[order.pk])
 
@@ -196,8 +202,7 @@ def accept_quote(*, order: Order, name: str, key: str) -> ActionResult:
         apply_transition(
             order=locked,
             to_status=S.ACCEPTED,
-            actor_label=_("Client: %(name)s") % {"name": name[:100]},
-            note=_("Quote accepted by %(name)s.") % {"name": name[:100]},
+            actor_label=name[:100],
         )
         events.publish("quote.accepted", {"order": order_payload(locked), "name": name})
         _tell_studio(
@@ -238,8 +243,8 @@ def decline_quote(*, order: Order, reason: str, key: str) -> ActionResult:
         apply_transition(
             order=locked,
             to_status=S.INQUIRY,
-            actor_label=_("Client"),
-            note=_("Quote declined: %(reason)s") % {"reason": reason},
+            actor_label=_client_label(locked),
+            note=reason,
         )
         events.publish("quote.declined", {"order": order_payload(locked), "reason": reason})
         _tell_studio(
@@ -283,8 +288,8 @@ def approve_delivery(*, order: Order, key: str, deliverable_id: int | None = Non
         apply_transition(
             order=locked,
             to_status=S.DELIVERED,
-            actor_label=_("Client"),
-            note=_("Approved %(what)s.") % {"what": label} if label else _("Approved."),
+            actor_label=_client_label(locked),
+            note=label,
         )
         events.publish(
             "deliverable.approved",
@@ -298,8 +303,10 @@ def approve_delivery(*, order: Order, key: str, deliverable_id: int | None = Non
             "client.approved",
             lambda: (
                 _("%(ref)s: approved by the client") % {"ref": locked.reference},
-                _("The client approved “%(title)s” %(what)s.")
-                % {"title": locked.title, "what": label},
+                _("The client approved “%(title)s” (%(what)s).")
+                % {"title": locked.title, "what": label}
+                if label
+                else _("The client approved “%(title)s”.") % {"title": locked.title},
             ),
         )
         return action
@@ -349,7 +356,9 @@ def request_revision(
             )
             for seconds, body in parsed
         )
-        apply_transition(order=locked, to_status=S.REVISION, actor_label=_("Client"), note=comment)
+        apply_transition(
+            order=locked, to_status=S.REVISION, actor_label=_client_label(locked), note=comment
+        )
         events.publish(
             "revision.requested",
             {
