@@ -191,7 +191,8 @@ if env_str("REDIS_URL"):
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env_str("REDIS_URL"),
             "KEY_PREFIX": "reeldesk",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # Short: the cache only serves throttles; callers fail open when it is slow.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -250,6 +251,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "sweep-reminders": {
+        "task": "studio.tasks.sweep_reminders",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "sweep-webhook-deliveries": {
+        "task": "studio.tasks.sweep_webhook_deliveries",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "sweep-deliverable-fingerprints": {
         "task": "orders.tasks.sweep_deliverable_fingerprints",
         "schedule": 600.0,
@@ -275,8 +286,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "studio.api_common.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "studio.throttling.AnonThrottle",
+        "studio.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "2000/min"},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from studio import views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("studio/team/<int:pk>/reactivate/", views.team_reactivate, name="team-reactivate"),
     path("studio/tokens/", views.api_tokens, name="api-tokens"),
     path("studio/tokens/<int:pk>/revoke/", views.revoke_token, name="api-token-revoke"),
+    path("", include("studio.urls_reliability")),
 ]

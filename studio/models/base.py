@@ -94,6 +94,11 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.ARTIST)
     language = models.CharField(_("language"), max_length=8, choices=LANGUAGE_CHOICES, blank=True)
+    email_notifications = models.BooleanField(
+        _("e-mail me my notifications"),
+        default=True,
+        help_text=_("Reminders and client actions also arrive by e-mail, not only in the app."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,7 +173,19 @@ class Heartbeat(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notification for one team member (the bell), optionally e-mailed."""
+    """An in-app notification for one team member (the bell), optionally e-mailed.
+
+    The e-mail is a job on this row: pending -> claimed (claimed_at set by a conditional
+    update) -> sent, or back to pending after a failure, or failed after the last try.
+    A worker killed after claiming leaves a stale claim that the sweep hands back.
+    """
+
+    class EmailState(models.TextChoices):
+        NONE = "none", _("Not e-mailed")
+        PENDING = "pending", _("Waiting")
+        CLAIMED = "claimed", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -180,11 +197,28 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     email_wanted = models.BooleanField(default=True)
+    email_state = models.CharField(
+        max_length=8, choices=EmailState.choices, default=EmailState.PENDING
+    )
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-pk"]
-        indexes: ClassVar = [models.Index(fields=["user", "read_at", "-created_at"])]
+        indexes: ClassVar = [
+            models.Index(fields=["user", "read_at", "-created_at"]),
+            models.Index(fields=["email_state", "created_at"]),
+        ]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    email_state__in=["none", "pending", "claimed", "sent", "failed"]
+                ),
+                name="notification_email_state_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -12,6 +12,11 @@ from tests.factories import ClientFactory
 from tests.orders.factories_pages import bulk_orders
 
 BUDGET = 12
+
+
+@pytest.fixture(autouse=True)
+def _profile_exists(studio_profile):
+    """A running studio has its profile row; its creation is not part of a page's cost."""
 SIZES = [10, 200]
 
 
