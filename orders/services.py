@@ -338,16 +338,88 @@ def check_transition(*, order: Order, to_status: str, actor: Any) -> None:
     raise NotPermitted(_("You are not allowed to make this change."))
 
 
-def change_status(*, actor: Any, order: Order, to_status: str, note: str = "") -> TransitionResult:
+def change_status(
+    *,
+    actor: Any,
+    order: Order,
+    to_status: str,
+    note: str = "",
+    override_ai_labels: bool = False,
+) -> TransitionResult:
     """Move order to to_status if the lifecycle and the actor's role allow it.
 
     Writes a timeline event. Not idempotent by design: asking for the status the order
-    already has is refused.
+    already has is refused. Marking an order delivered while the AI-content labels of a
+    deliverable are unchecked is refused (409 ai_label_unchecked) unless the owner
+    overrides it, which the timeline records.
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         check_transition(order=locked, to_status=to_status, actor=actor)
-        return apply_transition(order=locked, to_status=to_status, actor=actor, note=note)
+        unchecked: list[Deliverable] = []
+        if to_status == Order.Status.DELIVERED:
+            unchecked = check_ai_labels_before_delivery(
+                order=locked, actor=actor, override=override_ai_labels
+            )
+        result = apply_transition(order=locked, to_status=to_status, actor=actor, note=note)
+        if unchecked:
+            record_event(
+                order=locked,
+                kind=OrderEvent.Kind.AI_LABELS,
+                actor=actor,
+                public=False,
+                message=_(
+                    "Marked delivered by the owner before the AI-content labels of "
+                    "%(deliverables)s were checked."
+                )
+                % {"deliverables": _deliverable_names(unchecked)},
+                data={"override": True, "deliverables": [d.pk for d in unchecked]},
+            )
+        return result
+
+
+# --- AI-content labels (GB 45438-2025) --------------------------------------------------
+
+
+def latest_deliverables(order: Order) -> list[Deliverable]:
+    """The newest version of each of the order's deliverables (what gets delivered)."""
+    latest: dict[str, Deliverable] = {}
+    for deliverable in Deliverable.objects.filter(order=order).order_by("title", "-version"):
+        latest.setdefault(deliverable.title, deliverable)
+    return list(latest.values())
+
+
+def _deliverable_names(deliverables: list[Deliverable]) -> str:
+    return ", ".join(f"“{d.title}” v{d.version}" for d in deliverables)
+
+
+def check_ai_labels_before_delivery(
+    *, order: Order, actor: Any, override: bool = False
+) -> list[Deliverable]:
+    """The latest deliverables whose AI-content labels are unchecked, if the actor may
+    deliver anyway (the owner, asking to override); raise otherwise."""
+    unchecked = [d for d in latest_deliverables(order) if not d.ai_labels_checked]
+    if not unchecked:
+        return []
+    names = _deliverable_names(unchecked)
+    if not override:
+        raise Conflict(
+            _(
+                "The AI-content labels of %(deliverables)s have not been checked. AI-generated "
+                "video must carry a visible label and a label in the file's metadata "
+                "(GB 45438-2025): check both on the order page before marking it delivered."
+            )
+            % {"deliverables": names},
+            code="ai_label_unchecked",
+        )
+    if not roles.is_owner(actor):
+        raise NotPermitted(
+            _(
+                "Only the studio owner can mark an order delivered before its AI-content "
+                "labels are checked."
+            )
+        )
+    return unchecked
 
 
 def apply_transition(

@@ -315,6 +315,8 @@ class OrderEvent(models.Model):
         PORTAL_LINK = "portal_link", _("Client link changed")
         CLIENT_ACTION = "client_action", _("Client action")
         REVISION_LIMIT = "revision_limit", _("Revision past included rounds")
+        PRODUCTION = "production", _("Production")
+        AI_LABELS = "ai_labels", _("AI-content labels")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -363,6 +365,21 @@ class Deliverable(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(_("approved by client"), null=True, blank=True)
+    # AI-content labelling (GB 45438-2025): AI-generated video carries a visible label
+    # and a label in the file's metadata. Someone on the team checks both; the time of
+    # each check is kept (empty = not checked).
+    ai_label_visible_at = models.DateTimeField(_("visible AI label checked"), null=True, blank=True)
+    ai_label_metadata_at = models.DateTimeField(
+        _("AI label in metadata checked"), null=True, blank=True
+    )
+    ai_label_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("AI labels checked by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -388,6 +405,11 @@ class Deliverable(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+    @property
+    def ai_labels_checked(self) -> bool:
+        """Both AI-content labels (visible and in the metadata) were checked."""
+        return self.ai_label_visible_at is not None and self.ai_label_metadata_at is not None
 
 
 class PortalLinkQuerySet(models.QuerySet["PortalLink"]):

@@ -11,6 +11,7 @@ runs with production settings (the demo password is public).
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,10 +23,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from orders import production
 from orders import services as order_services
-from orders.models import Client, Deliverable, Order, OrderEvent
+from orders.models import Asset, Client, Deliverable, Order, OrderEvent, Shot, Take
 from studio import services as studio_services
-from studio.models import Membership, StudioProfile
+from studio.models import AITool, Membership, StudioProfile
 from studio.timeutil import due_from
 
 DEMO_USERNAME = "demo"
@@ -284,6 +286,142 @@ ORDERS: list[OrderSpec] = [
 # fmt: on
 
 
+# The short drama whose breakdown the demo shows (episodes, shots, takes, characters).
+BREAKDOWN_ORDER = "AI short drama S1 — 6 episodes"
+DEMO_TOOLS = ["Kling", "Hailuo 02", "Jimeng", "Veo 3"]
+# name, kind, description, prompt fragment
+DEMO_CAST = [
+    (
+        "MAYA",
+        Asset.Kind.CHARACTER,
+        "Runs her late mother's noodle stall; 26, stubborn, warm.",
+        "Maya, 26-year-old Chinese woman, shoulder-length black hair, red apron over a grey "
+        "hoodie, silver hoop earrings",
+    ),
+    (
+        "JUN",
+        Asset.Kind.CHARACTER,
+        "Delivery rider who always orders the same bowl.",
+        "Jun, 28-year-old man, yellow delivery jacket, helmet under his arm, tired kind eyes",
+    ),
+    (
+        "GRANDMA LIN",
+        Asset.Kind.CHARACTER,
+        "Owns the stall next door; knows everyone's secrets.",
+        "elderly woman with white bun, knitted cardigan, reading glasses on a chain",
+    ),
+    (
+        "THE CRITIC",
+        Asset.Kind.CHARACTER,
+        "Food blogger with a million followers.",
+        "sharp-suited man in his forties, phone on a gimbal, slicked-back hair",
+    ),
+    (
+        "NIGHT MARKET",
+        Asset.Kind.LOCATION,
+        "Narrow alley of food stalls under neon signs.",
+        "crowded night market alley, neon signs in Chinese, steam rising, wet pavement",
+    ),
+    (
+        "ROOFTOP",
+        Asset.Kind.LOCATION,
+        "Rooftop above the market, laundry lines, city skyline.",
+        "rooftop at night, laundry lines, distant skyline, warm string lights",
+    ),
+    (
+        "LOOK",
+        Asset.Kind.STYLE,
+        "Series look.",
+        "vertical 9:16, cinematic, shallow depth of field, teal and orange grade, 35mm lens",
+    ),
+]
+# title, synopsis, episode status, share of shots approved
+DEMO_EPISODES = [
+    ("The Last Bowl", "Maya reopens the stall the night after the funeral.", "approved", 1.0),
+    ("Regulars", "Jun keeps coming back; Grandma Lin notices.", "approved", 0.95),
+    ("The Critic", "A famous blogger sits down at the worst possible moment.", "in_review", 0.7),
+    ("Bad Review", "The video goes viral for the wrong reasons.", "in_production", 0.4),
+    ("Rooftop", "Jun shows Maya the view her mother loved.", "in_production", 0.1),
+    ("Broth", "The recipe was never written down. Or was it?", "planned", 0.0),
+]
+# scene, description, dialogue, cast
+DEMO_BEATS = [
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Steam curls off the stall as Maya lifts the shutter.",
+        "",
+        ["MAYA", "NIGHT MARKET", "LOOK"],
+    ),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Close on Maya's hands pulling noodles, fast and sure.",
+        "MAYA: Same as always?",
+        ["MAYA", "LOOK"],
+    ),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Jun parks his scooter and pulls off his helmet.",
+        "JUN: Same as always.",
+        ["JUN", "NIGHT MARKET", "LOOK"],
+    ),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Grandma Lin peers over her glasses from the next stall.",
+        "GRANDMA LIN: Third night in a row.",
+        ["GRANDMA LIN", "NIGHT MARKET"],
+    ),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Two-shot: Jun and Maya across the counter, neon behind.",
+        "JUN: It tastes like it used to.\nMAYA: It's her recipe.",
+        ["MAYA", "JUN", "LOOK"],
+    ),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "The Critic films his bowl from every angle.",
+        "THE CRITIC: Let's see if the legend holds up.",
+        ["THE CRITIC", "NIGHT MARKET"],
+    ),
+    ("EXT. NIGHT MARKET - NIGHT", "Maya freezes, ladle in the air.", "", ["MAYA", "LOOK"]),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Insert: phone screen, comments scrolling up fast.",
+        "",
+        ["THE CRITIC"],
+    ),
+    (
+        "EXT. ROOFTOP - NIGHT",
+        "Wide: the two of them on the rooftop, city lights below.",
+        "JUN: She used to come up here after closing.",
+        ["MAYA", "JUN", "ROOFTOP"],
+    ),
+    (
+        "EXT. ROOFTOP - NIGHT",
+        "Maya finds a folded note tucked in the string lights.",
+        "MAYA: This is her handwriting.",
+        ["MAYA", "ROOFTOP", "LOOK"],
+    ),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Grandma Lin slides a bowl across to the Critic.",
+        "GRANDMA LIN: Try it again. Slowly.",
+        ["GRANDMA LIN", "THE CRITIC"],
+    ),
+    (
+        "EXT. NIGHT MARKET - NIGHT",
+        "Last light of the night; Maya pulls the shutter down.",
+        "",
+        ["MAYA", "NIGHT MARKET", "LOOK"],
+    ),
+]
+DEMO_TAKE_NOTES = [
+    "Hands melted into the noodles; retry with image to video.",
+    "Face drifted from the reference; added the prompt fragment.",
+    "Neon text came out as gibberish.",
+    "Too slow; asked for faster camera move.",
+]
+
+
 def _path(spec: OrderSpec) -> list[str]:
     """The transitions that take a new order to spec.status (after its starting status)."""
     produce: list[str] = [S.ACCEPTED, S.IN_PRODUCTION, S.IN_REVIEW]
@@ -346,9 +484,9 @@ class Command(BaseCommand):
             counts = self._seed()
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo data loaded: {team} team members, {clients} clients, {orders} orders.".format(
-                    **counts
-                )
+                "Demo data loaded: {team} team members, {clients} clients, {orders} orders, "
+                "a short drama broken down into {episodes} episodes, {shots} shots and {takes} "
+                "takes.".format(**counts)
             )
         )
         self._print_login(url, password_unchanged=True)
@@ -365,6 +503,7 @@ class Command(BaseCommand):
         }
         now = timezone.now()
         zone = StudioProfile.load().zone
+        breakdown = {"episodes": 0, "shots": 0, "takes": 0}
         for index, spec in enumerate(ORDERS):
             actor = owner if index % 3 == 0 else producer
             order = order_services.create_order(
@@ -381,11 +520,14 @@ class Command(BaseCommand):
                 status=_start_status(spec),
             )
             self._walk(order, spec, actor=actor, team=team)
+            if spec.title == BREAKDOWN_ORDER:
+                breakdown = self._breakdown(order, owner=owner, artists=team, now=now)
             self._spread_in_time(order, spec, now=now, zone=zone)
         return {
             "team": len(team),
             "clients": len(clients),
             "orders": len(ORDERS),
+            **breakdown,
         }
 
     def _team(self) -> dict[str, Any]:
@@ -428,6 +570,12 @@ class Command(BaseCommand):
                     url=f"https://share.moonlightframes.example/{order.reference.lower()}"
                     f"/v{version_links}.mp4",
                 )
+            if step == S.DELIVERED:
+                # The studio checks the AI-content labels (GB 45438-2025) before delivery.
+                for deliverable in order_services.latest_deliverables(order):
+                    production.set_ai_label_checks(
+                        actor=actor, deliverable=deliverable, visible=True, metadata=True
+                    )
             is_last = position == len(steps) - 1
             note = spec.note if is_last and step in {S.ON_HOLD, S.CANCELLED} else ""
             order = order_services.change_status(
@@ -482,6 +630,95 @@ class Command(BaseCommand):
         if S.COMPLETED in status_times:
             fields["completed_at"] = status_times[S.COMPLETED]
         Order.objects.filter(pk=order.pk).update(**fields)
+
+    def _breakdown(
+        self, order: Order, *, owner: Any, artists: dict[str, Any], now: dt.datetime
+    ) -> dict[str, int]:
+        """A six-episode vertical short drama: characters, shots in every status, and
+        takes made with several tools over the order's production days."""
+        rng = random.Random(2026)
+        tools = {tool.name: tool for tool in AITool.objects.filter(name__in=DEMO_TOOLS)}
+        assets = {
+            name: production.create_asset(
+                actor=owner,
+                order=order,
+                name=name,
+                kind=kind,
+                description=description,
+                prompt_fragment=fragment,
+            )
+            for name, kind, description, fragment in DEMO_CAST
+        }
+        counts = {"episodes": 0, "shots": 0, "takes": 0}
+        workers = [artists["ana"], artists["kai"]]
+        for number, (title, synopsis, status, done) in enumerate(DEMO_EPISODES, start=1):
+            episode = production.create_episode(
+                actor=owner,
+                order=order,
+                number=number,
+                title=title,
+                synopsis=synopsis,
+                status=status,
+            )
+            counts["episodes"] += 1
+            # Episode 3 has more shots than fit its two minutes, as first drafts do.
+            shot_count = 12 if number == 3 else rng.randint(8, 12)
+            for index in range(shot_count):
+                beat = DEMO_BEATS[(number * 3 + index) % len(DEMO_BEATS)]
+                scene, description, line, cast = beat
+                planned = Decimal(rng.choice(["5", "5", "6", "8", "10", "10", "12"]))
+                if number == 3:
+                    planned += 3
+                progress = index / shot_count
+                if progress < done:
+                    shot_status = Shot.Status.APPROVED
+                elif progress < done + 0.25:
+                    shot_status = rng.choice([Shot.Status.REVIEW, Shot.Status.GENERATING])
+                else:
+                    shot_status = Shot.Status.TODO
+                if number == 2 and index == shot_count - 1:
+                    shot_status = Shot.Status.OMITTED
+                shot = production.create_shot(
+                    actor=owner,
+                    episode=episode,
+                    code=f"{(index + 1) * 10:03d}",
+                    scene=scene,
+                    description=description,
+                    dialogue=line,
+                    planned_seconds=planned,
+                    assignee=workers[index % 2],
+                    tool=tools.get("Kling" if "MAYA" in cast else "Hailuo 02"),
+                    assets=[assets[name] for name in cast],
+                )
+                counts["shots"] += 1
+                if shot_status in {Shot.Status.TODO, Shot.Status.OMITTED}:
+                    if shot_status == Shot.Status.OMITTED:
+                        production.change_shot_status(actor=owner, shot=shot, to_status=shot_status)
+                    continue
+                takes = rng.randint(1, 4)
+                lengths = ["12", "15", "15"] if number == 3 else ["5", "5", "6", "10"]
+                day = (now - dt.timedelta(days=10 - number)).date()
+                for attempt in range(takes):
+                    tool = tools[rng.choice(DEMO_TOOLS)]
+                    take = production.add_take(
+                        actor=shot.assignee,
+                        shot=shot,
+                        tool=tool,
+                        generated_seconds=Decimal(rng.choice(lengths)),
+                        generated_on=day,
+                        mode=Take.Mode.IMAGE_TO_VIDEO if attempt else Take.Mode.TEXT_TO_VIDEO,
+                        prompt=f"{description} {assets[cast[0]].prompt_fragment}",
+                        seed=str(rng.randint(1000, 999999)),
+                        notes="" if attempt + 1 == takes else rng.choice(DEMO_TAKE_NOTES),
+                        select=attempt + 1 == takes and shot_status != Shot.Status.GENERATING,
+                    )
+                    counts["takes"] += 1
+                    Take.objects.filter(pk=take.pk).update(
+                        created_at=now - dt.timedelta(days=10 - number, hours=takes - attempt)
+                    )
+                if shot_status != Shot.Status.GENERATING:
+                    production.change_shot_status(actor=owner, shot=shot, to_status=shot_status)
+        return counts
 
     # --- output ------------------------------------------------------------------------
 

@@ -1,0 +1,452 @@
+"""Reads behind the breakdown pages and API: permission-checked fetches, the episode
+page, the order's breakdown summary, asset lists.
+
+Query budgets are fixed: an episode page costs the same number of queries for 10 shots
+as for 300 shots with 2,000 takes (one query per kind of row, sums grouped in the
+database). Sums of money and seconds run on whole hundredths so they are exact on
+SQLite too, where decimals are stored as floating point.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, Round
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from orders.models import Asset, Episode, Order, Shot, Take
+from studio import roles
+from studio.money import Money
+
+S = Shot.Status
+HUNDREDTHS = 100
+
+
+def hundredths(expression: Any) -> Any:
+    """A decimal column (or expression) as a whole number of hundredths, for exact sums."""
+    return Cast(Round(expression * HUNDREDTHS), BigIntegerField())
+
+
+def from_hundredths(value: int | None) -> Decimal:
+    return (Decimal(value or 0) / HUNDREDTHS).quantize(Decimal("0.01"))
+
+
+# --- Access ------------------------------------------------------------------------------
+
+
+def breakdown_orders(user: Any) -> QuerySet[Order]:
+    """Orders whose breakdown the user may open: all for owners and producers; for an
+    artist, orders assigned to them and orders with a shot assigned to them."""
+    if roles.can_manage_business(user):
+        return Order.objects.all()
+    if roles.is_artist(user):
+        mine = Shot.objects.filter(episode__order=OuterRef("pk"), assignee_id=user.pk)
+        return Order.objects.filter(Q(assignee_id=user.pk) | Q(Exists(mine)))
+    return Order.objects.none()
+
+
+def access_breakdown_order(user: Any, pk: int) -> Order:
+    return get_object_or_404(breakdown_orders(user).select_related("client", "assignee"), pk=pk)
+
+
+def visible_episodes(user: Any) -> QuerySet[Episode]:
+    """Episodes the user may open: all for owners and producers; for an artist, those
+    with a shot assigned to them."""
+    if roles.can_manage_business(user):
+        return Episode.objects.all()
+    if roles.is_artist(user):
+        mine = Shot.objects.filter(episode=OuterRef("pk"), assignee_id=user.pk)
+        return Episode.objects.filter(Exists(mine))
+    return Episode.objects.none()
+
+
+def access_episode(user: Any, pk: int) -> Episode:
+    return get_object_or_404(visible_episodes(user).select_related("order", "order__client"), pk=pk)
+
+
+def access_shot(user: Any, pk: int) -> Shot:
+    return get_object_or_404(
+        Shot.objects.for_user(user).select_related(
+            "episode", "episode__order", "episode__order__client", "assignee", "tool"
+        ),
+        pk=pk,
+    )
+
+
+def visible_takes(user: Any) -> QuerySet[Take]:
+    return Take.objects.filter(shot__in=Shot.objects.for_user(user))
+
+
+def access_take(user: Any, pk: int) -> Take:
+    return get_object_or_404(
+        visible_takes(user).select_related(
+            "shot", "shot__episode", "shot__episode__order", "tool", "created_by"
+        ),
+        pk=pk,
+    )
+
+
+def visible_assets(user: Any) -> QuerySet[Asset]:
+    """All assets for owners and producers; for an artist, those cast in their shots."""
+    if roles.can_manage_business(user):
+        return Asset.objects.all()
+    if roles.is_artist(user):
+        mine = Shot.objects.filter(castings__asset=OuterRef("pk"), assignee_id=user.pk)
+        return Asset.objects.filter(Exists(mine))
+    return Asset.objects.none()
+
+
+def access_asset(user: Any, pk: int) -> Asset:
+    return get_object_or_404(visible_assets(user).select_related("order"), pk=pk)
+
+
+def require_business(user: Any) -> None:
+    """404 (not 403) for artists on breakdown management pages of orders they can see
+    in part: the page simply is not theirs."""
+    if not roles.can_manage_business(user):
+        raise Http404
+
+
+# --- Shots with their numbers ----------------------------------------------------------
+
+
+def prepare_shots(shots: QuerySet[Shot]) -> QuerySet[Shot]:
+    """Shots with what a table row shows: assignee, intended tool, selected take, casting."""
+    return shots.select_related("assignee", "tool").prefetch_related(
+        Prefetch(
+            "takes",
+            queryset=Take.objects.filter(is_selected=True).select_related("tool"),
+            to_attr="selected_takes",
+        ),
+        Prefetch("assets", queryset=Asset.objects.only("id", "name", "kind", "order_id")),
+    )
+
+
+def shot_rows(shots: QuerySet[Shot], ordering: tuple[str, ...] = ("position", "pk")) -> list[Shot]:
+    """Shots ready for a table, each with its number of takes, generated seconds and cost
+    per currency (four queries whatever the number of shots and takes)."""
+    rows = list(prepare_shots(shots).order_by(*ordering))
+    attach_take_numbers(rows)
+    return rows
+
+
+def attach_take_numbers(rows: list[Shot]) -> None:
+    """Set selected_take, runtime, take_count, generated, costs and unpriced on each shot."""
+    by_shot: dict[int, Any] = {shot.pk: shot for shot in rows}
+    for shot in rows:
+        selected = shot.selected_takes[0] if shot.selected_takes else None  # type: ignore[attr-defined]
+        shot.selected_take = selected  # type: ignore[attr-defined]
+        shot.runtime = selected.generated_seconds if selected else shot.planned_seconds  # type: ignore[attr-defined]
+        shot.take_count = 0  # type: ignore[attr-defined]
+        shot.generated = Decimal("0.00")  # type: ignore[attr-defined]
+        shot.costs = []  # type: ignore[attr-defined]
+        shot.unpriced = 0  # type: ignore[attr-defined]
+    if not rows:
+        return
+    sums = (
+        Take.objects.filter(shot_id__in=list(by_shot))
+        .order_by()
+        .values("shot_id", "currency")
+        .annotate(
+            n=Count("pk"),
+            seconds=Sum(hundredths(F("generated_seconds"))),
+            cents=Sum(hundredths(F("cost"))),
+            unpriced=Count("pk", filter=Q(cost__isnull=True)),
+        )
+        .order_by("shot_id", "currency")
+    )
+    for row in sums:
+        shot = by_shot[row["shot_id"]]
+        shot.take_count += row["n"]
+        shot.generated += from_hundredths(row["seconds"])
+        shot.unpriced += row["unpriced"]
+        if row["n"] > row["unpriced"]:
+            shot.costs.append(Money(from_hundredths(row["cents"]), row["currency"]))
+
+
+# --- Episode page ------------------------------------------------------------------------
+
+
+@dataclass
+class EpisodePage:
+    episode: Episode
+    shots: list[Shot]  # every shot the user may see, in order
+    runtime: Decimal = Decimal("0.00")
+    planned: Decimal = Decimal("0.00")
+    generated: Decimal = Decimal("0.00")
+    take_count: int = 0
+    unpriced: int = 0
+    costs: list[Money] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.runtime > self.episode.runtime_limit
+
+    @property
+    def over_by(self) -> Decimal:
+        return max(Decimal(0), self.runtime - self.episode.runtime_limit)
+
+    @property
+    def counted(self) -> int:
+        return sum(n for status, n in self.status_counts.items() if status != S.OMITTED)
+
+    @property
+    def approved(self) -> int:
+        return self.status_counts.get(S.APPROVED, 0)
+
+
+def episode_page(episode: Episode, user: Any) -> EpisodePage:
+    """Every shot of the episode the user may see, with totals (omitted shots do not
+    count towards runtime)."""
+    shots = shot_rows(Shot.objects.for_user(user).filter(episode=episode))
+    page = EpisodePage(episode=episode, shots=shots)
+    costs: dict[str, Decimal] = defaultdict(Decimal)
+    counts: dict[str, int] = dict.fromkeys(S.values, 0)
+    for shot in shots:
+        counts[shot.status] += 1
+        page.take_count += shot.take_count  # type: ignore[attr-defined]
+        page.generated += shot.generated  # type: ignore[attr-defined]
+        page.unpriced += shot.unpriced  # type: ignore[attr-defined]
+        for money in shot.costs:  # type: ignore[attr-defined]
+            costs[money.currency] += money.amount
+        if shot.status != S.OMITTED:
+            page.runtime += shot.runtime  # type: ignore[attr-defined]
+            page.planned += shot.planned_seconds
+    page.costs = [Money(amount, currency) for currency, amount in sorted(costs.items())]
+    page.status_counts = counts
+    return page
+
+
+# --- Order breakdown ---------------------------------------------------------------------
+
+
+@dataclass
+class ToolRow:
+    tool_id: int
+    name: str
+    takes: int = 0
+    generated: Decimal = Decimal("0.00")
+    selected: int = 0
+    selected_seconds: Decimal = Decimal("0.00")
+    unpriced: int = 0
+    costs: list[Money] = field(default_factory=list)
+
+
+@dataclass
+class Breakdown:
+    episodes: int = 0
+    shots: int = 0  # not omitted
+    approved: int = 0
+    runtime: Decimal = Decimal("0.00")
+    finished_seconds: Decimal = Decimal("0.00")  # runtime of approved shots
+    takes: int = 0
+    takes_on_approved: int = 0
+    generated: Decimal = Decimal("0.00")
+    unpriced: int = 0
+    costs: list[Money] = field(default_factory=list)
+    tools: list[ToolRow] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.episodes or self.shots or self.takes)
+
+    @property
+    def cost_per_finished_second(self) -> list[Money]:
+        if not self.finished_seconds:
+            return []
+        return [
+            Money(money.amount / self.finished_seconds, money.currency).rounded()
+            for money in self.costs
+        ]
+
+    @property
+    def takes_per_approved_shot(self) -> Decimal | None:
+        if not self.approved:
+            return None
+        return (Decimal(self.takes_on_approved) / self.approved).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+
+    @property
+    def done_percent(self) -> int:
+        return round(100 * self.approved / self.shots) if self.shots else 0
+
+
+def _runtime() -> Any:
+    """A shot's runtime: its selected take's seconds, else its planned seconds (needs the
+    `chosen` filtered relation)."""
+    return Coalesce(F("chosen__generated_seconds"), F("planned_seconds"))
+
+
+def with_runtime(shots: QuerySet[Shot]) -> QuerySet[Shot]:
+    return shots.annotate(chosen=FilteredRelation("takes", condition=Q(takes__is_selected=True)))
+
+
+def order_breakdown(order: Order, user: Any) -> Breakdown:
+    """The order's production numbers (three queries whatever its size). For an artist,
+    the numbers of their own shots."""
+    summary = Breakdown()
+    shots = Shot.objects.for_user(user).filter(episode__order=order)
+    if roles.can_manage_business(user):
+        summary.episodes = Episode.objects.filter(order=order).count()
+    else:
+        summary.episodes = visible_episodes(user).filter(order=order).count()
+    counted = ~Q(status=S.OMITTED)
+    approved = Q(status=S.APPROVED)
+    totals = (
+        with_runtime(shots)
+        .order_by()
+        .aggregate(
+            shots=Count("pk", filter=counted),
+            approved=Count("pk", filter=approved),
+            runtime=Sum(hundredths(_runtime()), filter=counted),
+            finished=Sum(hundredths(_runtime()), filter=approved),
+        )
+    )
+    summary.shots = totals["shots"] or 0
+    summary.approved = totals["approved"] or 0
+    summary.runtime = from_hundredths(totals["runtime"])
+    summary.finished_seconds = from_hundredths(totals["finished"])
+    takes = (
+        Take.objects.filter(shot__in=shots)
+        .order_by()
+        .values("tool_id", "tool__name", "currency")
+        .annotate(
+            n=Count("pk"),
+            seconds=Sum(hundredths(F("generated_seconds"))),
+            cents=Sum(hundredths(F("cost"))),
+            unpriced=Count("pk", filter=Q(cost__isnull=True)),
+            selected=Count("pk", filter=Q(is_selected=True)),
+            selected_seconds=Sum(hundredths(F("generated_seconds")), filter=Q(is_selected=True)),
+            on_approved=Count("pk", filter=Q(shot__status=S.APPROVED)),
+        )
+        .order_by("tool__name", "currency")
+    )
+    tools: dict[int, ToolRow] = {}
+    costs: dict[str, Decimal] = defaultdict(Decimal)
+    for row in takes:
+        tool = tools.setdefault(row["tool_id"], ToolRow(row["tool_id"], row["tool__name"]))
+        tool.takes += row["n"]
+        tool.generated += from_hundredths(row["seconds"])
+        tool.selected += row["selected"]
+        tool.selected_seconds += from_hundredths(row["selected_seconds"])
+        tool.unpriced += row["unpriced"]
+        if row["n"] > row["unpriced"]:
+            amount = from_hundredths(row["cents"])
+            tool.costs.append(Money(amount, row["currency"]))
+            costs[row["currency"]] += amount
+        summary.takes += row["n"]
+        summary.generated += from_hundredths(row["seconds"])
+        summary.unpriced += row["unpriced"]
+        summary.takes_on_approved += row["on_approved"]
+    summary.tools = sorted(tools.values(), key=lambda t: (-t.generated, t.name))
+    summary.costs = [Money(amount, currency) for currency, amount in sorted(costs.items())]
+    return summary
+
+
+@dataclass
+class EpisodeRow:
+    episode: Episode
+    shots: int = 0
+    approved: int = 0
+    runtime: Decimal = Decimal("0.00")
+    takes: int = 0
+    costs: list[Money] = field(default_factory=list)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.runtime > self.episode.runtime_limit
+
+
+def episode_rows(order: Order, user: Any) -> list[EpisodeRow]:
+    """The order's episodes the user may see, each with its shot counts, runtime, takes
+    and cost (three queries)."""
+    episodes = list(visible_episodes(user).filter(order=order).order_by("number"))
+    rows = {episode.pk: EpisodeRow(episode) for episode in episodes}
+    if not rows:
+        return []
+    shots = Shot.objects.for_user(user).filter(episode_id__in=list(rows))
+    counted = ~Q(status=S.OMITTED)
+    for row in (
+        with_runtime(shots)
+        .order_by()
+        .values("episode_id")
+        .annotate(
+            n=Count("pk", filter=counted),
+            done=Count("pk", filter=Q(status=S.APPROVED)),
+            runtime=Sum(hundredths(_runtime()), filter=counted),
+        )
+    ):
+        target = rows[row["episode_id"]]
+        target.shots, target.approved = row["n"], row["done"]
+        target.runtime = from_hundredths(row["runtime"])
+    for row in (
+        Take.objects.filter(shot__in=shots)
+        .order_by()
+        .values("shot__episode_id", "currency")
+        .annotate(
+            n=Count("pk"),
+            cents=Sum(hundredths(F("cost"))),
+            unpriced=Count("pk", filter=Q(cost__isnull=True)),
+        )
+        .order_by("shot__episode_id", "currency")
+    ):
+        target = rows[row["shot__episode_id"]]
+        target.takes += row["n"]
+        if row["n"] > row["unpriced"]:
+            target.costs.append(Money(from_hundredths(row["cents"]), row["currency"]))
+    return list(rows.values())
+
+
+# --- Assets ------------------------------------------------------------------------------
+
+
+def asset_rows(order: Order, user: Any) -> list[Asset]:
+    """The order's assets the user may see, each with the number of shots it appears in
+    (for an artist: of their shots)."""
+    qs = visible_assets(user).filter(order=order)
+    if roles.can_manage_business(user):
+        counted = Count("castings", filter=~Q(castings__shot__status=S.OMITTED))
+    else:
+        counted = Count(
+            "castings",
+            filter=Q(castings__shot__assignee_id=user.pk) & ~Q(castings__shot__status=S.OMITTED),
+        )
+    return list(qs.annotate(shot_count=counted).order_by("kind", "name"))
+
+
+def asset_shots(asset: Asset, user: Any) -> list[Shot]:
+    """The shots an asset appears in that the user may see, in episode order."""
+    return shot_rows(
+        Shot.objects.for_user(user).filter(castings__asset=asset).select_related("episode"),
+        ordering=("episode__number", "position", "pk"),
+    )
+
+
+def my_shots(user: Any, *, status: str = "") -> QuerySet[Shot]:
+    """The shots assigned to user, open ones first by episode order."""
+    qs = Shot.objects.filter(assignee_id=user.pk).select_related(
+        "episode", "episode__order", "tool"
+    )
+    if status == "open":
+        qs = qs.exclude(status__in=[S.APPROVED, S.OMITTED])
+    elif status in S.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("episode__order__reference", "episode__number", "position", "pk")
