@@ -16,14 +16,18 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import (
+    Asset,
     Client,
     ClientAction,
     Deliverable,
+    Episode,
     Order,
     OrderEvent,
     PortalLink,
     ReviewComment,
+    Shot,
     Tag,
+    Take,
 )
 from orders.services import record_event
 from studio import roles
@@ -252,3 +256,44 @@ class ReviewCommentAdmin(RoleGatedAdmin):
     list_display = ("created_at", "action", "deliverable", "timecode_seconds")
     search_fields = ("body", "action__order__reference")
     list_select_related = ("action", "deliverable")
+
+
+# The breakdown is edited on its own pages, whose services keep costs, runtimes and the
+# selected take consistent; the admin only shows it.
+@admin.register(Episode)
+class EpisodeAdmin(RoleGatedAdmin):
+    owners_only = False
+    read_only = True
+    list_display = ("order", "number", "title", "status", "runtime_limit")
+    list_filter = ("status",)
+    search_fields = ("title", "order__reference")
+    list_select_related = ("order",)
+
+
+@admin.register(Shot)
+class ShotAdmin(RoleGatedAdmin):
+    owners_only = False
+    read_only = True
+    list_display = ("episode", "code", "status", "assignee", "planned_seconds")
+    list_filter = ("status",)
+    search_fields = ("code", "description", "episode__order__reference")
+    list_select_related = ("episode", "assignee")
+
+
+@admin.register(Take)
+class TakeAdmin(RoleGatedAdmin):
+    owners_only = False
+    read_only = True
+    list_display = ("shot", "tool", "generated_seconds", "cost", "is_selected", "created_at")
+    list_filter = ("tool", "is_selected")
+    list_select_related = ("shot", "tool")
+
+
+@admin.register(Asset)
+class AssetAdmin(RoleGatedAdmin):
+    owners_only = False
+    read_only = True
+    list_display = ("order", "name", "kind")
+    list_filter = ("kind",)
+    search_fields = ("name", "order__reference")
+    list_select_related = ("order",)

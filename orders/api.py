@@ -361,6 +361,13 @@ class TransitionSerializer(serializers.Serializer):
         default="",
         help_text="Written to the order's timeline.",
     )
+    override_ai_labels = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Owners only: mark delivered although a deliverable's AI-content labels "
+        "are not checked (recorded on the timeline). Without it that answers 409 "
+        "`ai_label_unchecked`.",
+    )
 
 
 class OrderFilter(filters.FilterSet):
@@ -496,6 +503,7 @@ class OrderViewSet(
             order=order,
             to_status=serializer.validated_data["status"],
             note=serializer.validated_data["note"],
+            override_ai_labels=serializer.validated_data["override_ai_labels"],
         )
         data = self._output(result.order).data
         if result.warning:

@@ -587,9 +587,11 @@ def add_deliverable(
         )
         if checked is not None:
             from orders import tasks
+            from studio import tasks as studio_tasks
 
             pk = deliverable.pk
-            transaction.on_commit(lambda: tasks.fingerprint_deliverable.delay(pk))
+            # Never blocks the request on the broker; the sweep catches a lost message.
+            studio_tasks.enqueue(tasks.fingerprint_deliverable, pk)
     return deliverable
 
 

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from orders import services
 from orders.models import Deliverable
+from studio.tasks import enqueue_many
 
 
-@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=120, time_limit=180)
 def fingerprint_deliverable(deliverable_id: int) -> str | None:
     return services.fingerprint_deliverable(deliverable_id=deliverable_id)
 
@@ -25,6 +26,5 @@ def sweep_deliverable_fingerprints() -> int:
             kind=Deliverable.Kind.FILE, sha256="", created_at__lt=cutoff
         ).values_list("pk", flat=True)[:500]
     )
-    for pk in ids:
-        fingerprint_deliverable.delay(pk)
+    enqueue_many(fingerprint_deliverable, ids)
     return len(ids)

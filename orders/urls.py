@@ -1,6 +1,6 @@
 """Staff pages for orders and clients (mounted at the site root)."""
 
-from django.urls import include, path
+from django.urls import path
 
 from orders import views
 
@@ -61,7 +61,6 @@ urlpatterns = [
     path("assets/<int:pk>/image/", views.asset_image, name="asset-image"),
     path("imports/<int:pk>/", views.import_preview, name="import-preview"),
     # The AI tool catalog (studio pages; included here until studio/web_urls.py does).
-    path("", include("studio.tool_urls")),
     path("clients/", views.client_list, name="client-list"),
     path("clients/new/", views.client_create, name="client-create"),
     path("clients/<int:pk>/", views.client_detail, name="client-detail"),

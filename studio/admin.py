@@ -20,7 +20,19 @@ from django.utils.translation import ngettext
 
 from studio import roles, services
 from studio.errors import DomainError
-from studio.models import ApiToken, Counter, Heartbeat, Membership, Notification, StudioProfile
+from studio.models import (
+    AITool,
+    ApiToken,
+    Counter,
+    Heartbeat,
+    Membership,
+    Notification,
+    Reminder,
+    StudioProfile,
+    ToolPrice,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class RoleGatedAdmin(admin.ModelAdmin):
@@ -179,3 +191,44 @@ class NotificationAdmin(RoleGatedAdmin):
     search_fields = ("title", "user__username")
     list_select_related = ("user",)
     read_only = True
+
+
+# Tools, reminders and webhooks have their own pages (whose services re-cost takes,
+# claim jobs and keep secrets out of sight); the admin shows them read-only.
+@admin.register(AITool)
+class AIToolAdmin(RoleGatedAdmin):
+    owners_only = False
+    read_only = True
+    list_display = ("name", "vendor", "kind", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "vendor")
+
+
+@admin.register(ToolPrice)
+class ToolPriceAdmin(RoleGatedAdmin):
+    owners_only = False
+    read_only = True
+    list_display = ("tool", "effective_from", "per_second", "currency")
+    list_select_related = ("tool",)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(RoleGatedAdmin):
+    read_only = True
+    list_display = ("kind", "object_id", "stage", "state", "created_at")
+    list_filter = ("kind", "state")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(RoleGatedAdmin):
+    read_only = True
+    exclude = ("secret", "previous_secret")
+    list_display = ("url", "is_active", "created_at")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(RoleGatedAdmin):
+    read_only = True
+    list_display = ("event_type", "endpoint", "state", "attempts", "response_code", "created_at")
+    list_filter = ("state", "event_type")
+    list_select_related = ("endpoint",)

@@ -3,6 +3,7 @@ from django.urls import include, path
 from studio import views
 
 urlpatterns = [
+    path("", include("studio.tool_urls")),
     path("", views.dashboard, name="dashboard"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),

@@ -183,7 +183,7 @@ def test_bearer_writes_need_no_csrf_token(owner):
 
 
 def test_unknown_api_address_is_a_json_404(owner):
-    response = bearer_client(owner).get("/api/invoices/")
+    response = bearer_client(owner).get("/api/no-such-resource/")
 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
