@@ -17,6 +17,8 @@ BUDGET = 12
 @pytest.fixture(autouse=True)
 def _profile_exists(studio_profile):
     """A running studio has its profile row; its creation is not part of a page's cost."""
+
+
 SIZES = [10, 200]
 
 
