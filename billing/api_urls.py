@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from billing import api
+
+router = SimpleRouter()
+router.register("invoices", api.InvoiceViewSet, basename="api-invoice")
+router.register("payments", api.PaymentViewSet, basename="api-payment")
+
+urlpatterns = [path("", include(router.urls))]

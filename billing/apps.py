@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from billing import sections
+        from orders import extensions
+
+        extensions.register_staff_order_section(sections.staff_order_section)
+        extensions.register_portal_section(sections.portal_section)

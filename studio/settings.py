@@ -261,6 +261,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "sweep-invoice-pdfs": {
+        "task": "billing.tasks.sweep_invoice_pdfs",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+    "sweep-invoice-emails": {
+        "task": "billing.tasks.sweep_invoice_emails",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "sweep-deliverable-fingerprints": {
         "task": "orders.tasks.sweep_deliverable_fingerprints",
         "schedule": 600.0,

@@ -1,1 +1,0 @@
-"""Invoices, payments, expenses and subscriptions (see the billing issues)."""

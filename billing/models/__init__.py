@@ -1,0 +1,25 @@
+"""Billing models, one module per area. Importing them here registers them with Django."""
+
+from billing.models.invoices import (
+    TAX_RATE_PRESETS,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceQuerySet,
+    Payment,
+)
+from billing.models.jobs import IdempotencyRecord, InvoiceEmail, InvoicePdfJob
+from billing.models.preferences import BillingSettings
+
+__all__ = [
+    "TAX_RATE_PRESETS",
+    "BillingSettings",
+    "IdempotencyRecord",
+    "Invoice",
+    "InvoiceEmail",
+    "InvoiceEvent",
+    "InvoiceLine",
+    "InvoicePdfJob",
+    "InvoiceQuerySet",
+    "Payment",
+]

@@ -1,0 +1,272 @@
+"""The invoice PDF: content in the client's language, CJK text as real text, page
+numbers, and a URL fetcher that reads nothing outside static and media."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import logging
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+from pypdf import PdfReader
+
+from billing import pdf, services
+from billing.pdf import RefusedURL, resolve_allowed
+from orders import portal
+from tests.billing.helpers import draft, issued, line, order_for, set_billing
+from tests.factories import ClientFactory
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+NOT_FAPIAO = (
+    "This document is not a tax invoice (fapiao). If you need a fapiao, ask us and we "
+    "will have it issued through the tax authority."
+)
+
+
+def text_of(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def squeeze(text: str) -> str:
+    """PDF text extraction puts line breaks and spaces where the layout wrapped."""
+    return "".join(text.split())
+
+
+@pytest.fixture
+def billing_setup(studio_profile):
+    set_billing(
+        bank_account_name="上海月光影像文化传媒有限公司",
+        bank_name="招商银行上海徐汇支行",
+        bank_account_number="6214830123456789",
+        alipay_account="pay@moonlight.example",
+    )
+    return studio_profile
+
+
+def test_chinese_invoice_is_real_chinese_text_with_the_total_in_capitals(owner, billing_setup):
+    client = ClientFactory(name="上海星河文化传媒有限公司", language="zh-hans", currency="CNY")
+    order = order_for(client=client, title="《星河》短剧")
+    invoice = issued(
+        owner,
+        order=order,
+        lines=[line("短剧第一集制作", quantity="1", price="1500", rate="6")],
+    )
+
+    data = pdf.render_invoice(invoice, portal_url="https://studio.example/o/x/")
+
+    assert data.startswith(b"%PDF-")
+    text = squeeze(text_of(data))
+    assert "上海星河文化传媒有限公司" in text
+    assert "短剧第一集制作" in text
+    assert "招商银行上海徐汇支行" in text
+    assert "¥1,590.00" in text
+    assert "人民币壹仟伍佰玖拾元整" in text
+    assert invoice.number in text
+    with translation.override("zh-hans"):
+        translated = translation.gettext(NOT_FAPIAO)
+        title = translation.pgettext("document title", "Invoice")
+    if translated != NOT_FAPIAO:  # the Chinese catalogue is compiled (make translations)
+        assert squeeze(translated) in text
+        assert title in text
+
+
+def test_english_invoice_prints_everything_a_client_needs(owner, billing_setup):
+    client = ClientFactory(name="Northwind Media LLC", language="en", currency="USD")
+    order = order_for(client=client)
+    invoice = issued(
+        owner,
+        order=order,
+        lines=[
+            line("Concept and storyboard", price="450", rate="6"),
+            line("AI video generation", quantity="30", price="12.5", rate="6", unit="second"),
+        ],
+    )
+    link = portal.active_link(order)
+    url = f"http://testserver{portal.portal_path(link)}"
+
+    text = text_of(pdf.render_invoice(invoice, portal_url=url))
+
+    for expected in (
+        "Invoice",
+        invoice.number,
+        "Moonlight Frames",
+        "Northwind Media LLC",
+        "Concept and storyboard",
+        "Subtotal",
+        "$825.00",
+        "Tax 6%",
+        "$49.50",
+        "$874.50",
+        "Amount due",
+        "How to pay",
+        "6214830123456789",
+        "Page 1 of 1",
+    ):
+        assert expected in text, expected
+    assert squeeze(NOT_FAPIAO) in squeeze(text)
+    assert "人民币" not in text  # capitals only on Chinese invoices
+    assert squeeze(url) in squeeze(text)
+
+
+def test_tax_inclusive_invoice_shows_the_tax_it_contains(owner):
+    set_billing(prices_include_tax=True)
+    invoice = issued(
+        owner, client=ClientFactory(language="en"), lines=[line(price="106", rate="6")]
+    )
+
+    text = text_of(pdf.render_invoice(invoice))
+
+    assert "Total (tax included)" in text
+    assert "of which Tax 6%" in text
+    assert "¥6.00" in text
+
+
+def test_a_200_line_invoice_has_numbered_pages_and_repeats_nothing_wrongly(owner):
+    lines = [line(f"Shot {n:03d} generation", price="10") for n in range(1, 201)]
+    invoice = issued(owner, client=ClientFactory(language="en"), lines=lines)
+
+    data = pdf.render_invoice(invoice)
+
+    reader = PdfReader(io.BytesIO(data))
+    pages = len(reader.pages)
+    assert pages >= 4
+    assert f"Page 1 of {pages}" in reader.pages[0].extract_text()
+    assert f"Page {pages} of {pages}" in reader.pages[-1].extract_text()
+    text = text_of(data)
+    assert "Shot 001 generation" in text
+    assert "Shot 200 generation" in text
+    assert "¥2,000.00" in text
+
+
+def test_draft_preview_is_marked_draft(owner):
+    invoice = draft(owner, client=ClientFactory(language="en"))
+
+    text = text_of(pdf.render_invoice(invoice))
+
+    assert "Draft" in text
+
+
+def test_credit_note_names_the_invoice_it_credits(owner):
+    invoice = issued(owner, client=ClientFactory(language="en"))
+    note = services.credit_invoice(actor=owner, invoice=invoice, reason="Cancelled")
+
+    text = text_of(pdf.render_invoice(note))
+
+    assert "Credit note" in text
+    assert note.number in text
+    assert invoice.number in text
+    assert "Amount due" not in text
+
+
+# --- The URL fetcher ---------------------------------------------------------------------
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_server():
+    _Recorder.hits = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.hits
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "file://localhost/etc/passwd",
+        "file://evil.example/share/x.png",
+        "http://127.0.0.1:8112/secret",
+        "https://example.com/logo.png",
+        "ftp://127.0.0.1/x",
+        "gopher://127.0.0.1/",
+        "/etc/passwd",
+    ],
+)
+def test_fetcher_refuses_other_files_and_every_network_scheme(url):
+    with pytest.raises(RefusedURL):
+        resolve_allowed(url)
+
+
+def test_fetcher_allows_media_and_static_files_but_not_a_way_out(settings, tmp_path):
+    media = Path(settings.MEDIA_ROOT)
+    (media / "studio").mkdir(parents=True)
+    logo = media / "studio" / "logo.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n")
+    (media / "studio" / "passwd-link").symlink_to("/etc/passwd")
+
+    assert resolve_allowed(logo.as_uri()) == logo.resolve()
+    assert resolve_allowed(logo.as_uri() + "?v=1") == logo.resolve()
+    static_css = Path(settings.STATICFILES_DIRS[0]) / "reeldesk.css"
+    assert resolve_allowed(static_css.resolve().as_uri()) == static_css.resolve()
+    for escape in (
+        f"file://{media}/studio/../../../../etc/passwd",
+        (media / "studio" / "passwd-link").as_uri(),
+        f"file://{media}/missing.png",
+    ):
+        with pytest.raises(RefusedURL):
+            resolve_allowed(escape)
+
+
+def test_invoice_note_with_a_local_file_and_a_local_url_fetches_nothing(
+    owner, local_server, caplog
+):
+    base, hits = local_server
+    note = f'<img src="file:///etc/passwd"> <img src="{base}/pixel.png"> {base}/admin'
+    invoice = issued(owner, client=ClientFactory(language="en"), notes=note)
+
+    data = pdf.render_invoice(invoice)
+
+    text = text_of(data)
+    assert '<img src="file:///etc/passwd">' in text  # shown as text, never as markup
+    assert b"root:x:0:0" not in data
+    assert hits == []
+
+
+def test_even_unescaped_markup_cannot_make_weasyprint_fetch(local_server, caplog):
+    base, hits = local_server
+    html = (
+        '<html><body><p>x</p><img src="file:///etc/passwd">'
+        f'<img src="{base}/pixel.png"><link rel="stylesheet" href="{base}/x.css">'
+        '<div style="background: url(file:///etc/hostname)">y</div></body></html>'
+    )
+
+    with caplog.at_level(logging.WARNING, logger="billing.pdf"):
+        data = pdf.html_to_pdf(html)
+
+    assert data.startswith(b"%PDF-")
+    assert hits == []
+    refused = " ".join(record.getMessage() for record in caplog.records)
+    assert "file:///etc/passwd" in refused
+    assert f"{base}/pixel.png" in refused
+    assert b"root:x:0:0" not in data
+
+
+def test_the_naive_way_renders_the_same_document(owner):
+    invoice = issued(owner, client=ClientFactory(language="en"))
+    html = pdf.render_html(invoice)
+
+    shared = text_of(pdf.html_to_pdf(html))
+    naive = text_of(pdf.html_to_pdf(html, shared=False))
+
+    assert shared == naive
