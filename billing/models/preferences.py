@@ -20,6 +20,7 @@ class BillingSettings(models.Model):
         decimal_places=2,
         default=Decimal(0),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        # xgettext:no-python-format
         help_text=_("1% is the reduced rate for small-scale taxpayers; 0 if you charge no tax."),
     )
     prices_include_tax = models.BooleanField(
