@@ -250,9 +250,17 @@ def deliverable_groups(order: Order) -> list[DeliverableGroup]:
     return groups
 
 
-def order_timeline(order: Order, *, limit: int = 200) -> list[OrderEvent]:
-    """The newest timeline events of an order, newest first."""
-    return list(OrderEvent.objects.filter(order=order).order_by("-created_at", "-pk")[:limit])
+# Timeline kinds that speak of money (invoice numbers, amounts, who was billed).
+MONEY_EVENT_KINDS = frozenset({OrderEvent.Kind.INVOICE})
+
+
+def order_timeline(order: Order, *, limit: int = 200, user: Any = None) -> list[OrderEvent]:
+    """The newest timeline events of an order, newest first; money events only for
+    people who may see money."""
+    events = OrderEvent.objects.filter(order=order)
+    if user is not None and not roles.can_see_money(user):
+        events = events.exclude(kind__in=MONEY_EVENT_KINDS)
+    return list(events.order_by("-created_at", "-pk")[:limit])
 
 
 def permitted_transitions(order: Order, user: Any) -> list[str]:

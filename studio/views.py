@@ -22,7 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orders.models import Order, OrderEvent
-from studio import services
+from orders.selectors import MONEY_EVENT_KINDS
+from studio import roles, services
 from studio.access import member_required, owner_required
 from studio.errors import DomainError
 from studio.forms import ApiTokenForm, RoleForm, SignInForm, StudioProfileForm, TeamMemberForm
@@ -81,10 +82,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     late = list(
         orders.late().select_related("client").order_by("due_at", "pk")[: DASHBOARD_LIST_LIMIT + 1]
     )
+    recent = OrderEvent.objects.filter(order__in=orders)
+    if not roles.can_see_money(request.user):
+        recent = recent.exclude(kind__in=MONEY_EVENT_KINDS)
     events = list(
-        OrderEvent.objects.filter(order__in=orders)
-        .select_related("order", "actor")
-        .order_by("-created_at", "-pk")[:DASHBOARD_EVENTS]
+        recent.select_related("order", "actor").order_by("-created_at", "-pk")[:DASHBOARD_EVENTS]
     )
     context = {
         "nav": "dashboard",

@@ -314,6 +314,7 @@ class OrderEvent(models.Model):
         NOTE = "note", _("Note")
         PORTAL_LINK = "portal_link", _("Client link changed")
         CLIENT_ACTION = "client_action", _("Client action")
+        INVOICE = "invoice", _("Invoice")
         REVISION_LIMIT = "revision_limit", _("Revision past included rounds")
         PRODUCTION = "production", _("Production")
         AI_LABELS = "ai_labels", _("AI-content labels")

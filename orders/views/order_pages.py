@@ -174,7 +174,7 @@ def render_order_detail(
             "order": order,
             "tags": list(order.tags.all()),
             "transitions": _transition_buttons(order, request.user),
-            "timeline": selectors.order_timeline(order),
+            "timeline": selectors.order_timeline(order, user=request.user),
             "deliverable_groups": selectors.deliverable_groups(order),
             "upload_form": upload_form or DeliverableForm(),
             "note_form": note_form or NoteForm(),

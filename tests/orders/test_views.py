@@ -703,3 +703,19 @@ def test_edit_keeps_a_former_team_member_as_assignee(owner_http, db):
     order.refresh_from_db()
     assert response.status_code == 302
     assert (order.title, order.assignee) == ("Renamed", former)
+
+
+@pytest.mark.django_db
+def test_artists_never_see_invoice_events_on_the_timeline_or_dashboard(artist, artist_http):
+    from orders.models import Order, OrderEvent
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(status=Order.Status.IN_PRODUCTION, assignee=artist)
+    OrderEvent.objects.create(
+        order=order, kind=OrderEvent.Kind.INVOICE, message="INV-2026-0007 sent to boss@client.cn"
+    )
+    OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.NOTE, message="Use the blue logo")
+    detail = artist_http.get(f"/orders/{order.pk}/").content.decode()
+    assert "Use the blue logo" in detail
+    assert "INV-2026-0007" not in detail
+    assert "INV-2026-0007" not in artist_http.get("/").content.decode()
