@@ -46,6 +46,7 @@ from studio.api_common import (
     absolute_url,
     error_responses,
 )
+from studio.api_viewsets import EditableViewSet
 from studio.errors import DomainError
 from studio.money import CURRENCY_CHOICES
 from studio.permissions import CanManageBusiness, IsStudioMember, MemberReadsBusinessWrites
@@ -118,15 +119,7 @@ class ClientFilter(filters.FilterSet):
     partial_update=extend_schema(summary="Change some of a client's details"),
 )
 @extend_schema(tags=["clients"])
-class ClientViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ClientViewSet(EditableViewSet):
     """Clients. There is no DELETE: archive a client instead (its orders stay)."""
 
     queryset = Client.objects.all()
@@ -423,15 +416,7 @@ class OrderFilter(filters.FilterSet):
     ),
 )
 @extend_schema(tags=["orders"])
-class OrderViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class OrderViewSet(EditableViewSet):
     """Orders. There is no DELETE: cancel an order with a transition instead."""
 
     permission_classes = [IsStudioMember, MemberReadsBusinessWrites]

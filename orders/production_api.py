@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,14 +29,13 @@ from studio import tools as tool_services
 from studio.api_common import (
     FILTER_BACKENDS,
     ID_REGEX,
-    ApiViewMixin,
-    CreatedLocationMixin,
     IdFilter,
     IdRelatedField,
     RepeatedOrCommaWidget,
     absolute_url,
     error_responses,
 )
+from studio.api_viewsets import DeletableViewSet, EditableViewSet
 from studio.models import AITool, ToolPrice
 from studio.money import CURRENCY_CHOICES
 from studio.permissions import IsStudioMember, MemberReadsBusinessWrites
@@ -179,15 +178,7 @@ class ToolFilter(filters.FilterSet):
     ),
 )
 @extend_schema(tags=["tools"])
-class ToolViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ToolViewSet(EditableViewSet):
     """The studio's AI tool catalog. There is no DELETE: mark a tool as not in use."""
 
     permission_classes = [IsStudioMember, MemberReadsBusinessWrites]
@@ -399,16 +390,7 @@ class TakeFilter(filters.FilterSet):
     destroy=extend_schema(summary="Delete a take", description="Owners and producers."),
 )
 @extend_schema(tags=["takes"])
-class TakeViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class TakeViewSet(DeletableViewSet):
     permission_classes = [IsStudioMember, MemberReadsBusinessWrites]
     member_actions = ("list", "retrieve", "create", "partial_update", "select", "metadata")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -667,16 +649,7 @@ def _shot_queryset(user: Any) -> QuerySet[Shot]:
     ),
 )
 @extend_schema(tags=["shots"])
-class ShotViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class ShotViewSet(DeletableViewSet):
     permission_classes = [IsStudioMember, MemberReadsBusinessWrites]
     member_actions = ("list", "retrieve", "partial_update", "metadata")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -874,16 +847,7 @@ class EpisodeFilter(filters.FilterSet):
     ),
 )
 @extend_schema(tags=["episodes"])
-class EpisodeViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class EpisodeViewSet(DeletableViewSet):
     permission_classes = [IsStudioMember, MemberReadsBusinessWrites]
     member_actions = ("list", "retrieve", "bulk_status", "metadata")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -1058,16 +1022,7 @@ class AssetFilter(filters.FilterSet):
     destroy=extend_schema(summary="Delete an asset", description="Its shots stay."),
 )
 @extend_schema(tags=["assets"])
-class AssetViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class AssetViewSet(DeletableViewSet):
     permission_classes = [IsStudioMember, MemberReadsBusinessWrites]
     member_actions = ("list", "retrieve", "metadata")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

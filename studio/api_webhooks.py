@@ -23,7 +23,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from studio import webhooks
-from studio.api_common import ID_REGEX, ApiViewMixin, CreatedLocationMixin, absolute_url
+from studio.api_common import ID_REGEX, ApiViewMixin, absolute_url
+from studio.api_viewsets import DeletableViewSet
 from studio.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from studio.models.webhooks import WEBHOOK_EVENTS
 from studio.permissions import IsOwner, IsStudioMember
@@ -158,16 +159,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     ),
 )
 @extend_schema(tags=["webhooks"])
-class WebhookEndpointViewSet(
-    ApiViewMixin,
-    CreatedLocationMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class WebhookEndpointViewSet(DeletableViewSet):
     """Webhook endpoints: where events are POSTed, signed (Standard Webhooks)."""
 
     queryset = WebhookEndpoint.objects.order_by("pk")
