@@ -1,5 +1,14 @@
 """Billing models, one module per area. Importing them here registers them with Django."""
 
+from billing.models.costs import (
+    CostEvent,
+    ExchangeRate,
+    Expense,
+    ExpenseQuerySet,
+    Subscription,
+    SubscriptionQuerySet,
+    add_months,
+)
 from billing.models.invoices import (
     TAX_RATE_PRESETS,
     Invoice,
@@ -14,6 +23,10 @@ from billing.models.preferences import BillingSettings
 __all__ = [
     "TAX_RATE_PRESETS",
     "BillingSettings",
+    "CostEvent",
+    "ExchangeRate",
+    "Expense",
+    "ExpenseQuerySet",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceEmail",
@@ -22,4 +35,7 @@ __all__ = [
     "InvoicePdfJob",
     "InvoiceQuerySet",
     "Payment",
+    "Subscription",
+    "SubscriptionQuerySet",
+    "add_months",
 ]
