@@ -46,7 +46,12 @@ def _warm_up_pdf_renderer(**kwargs: Any) -> None:
     gc.freeze()
 
 
-@shared_task(acks_late=True, soft_time_limit=RENDER_SOFT_LIMIT, time_limit=RENDER_HARD_LIMIT)
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=RENDER_SOFT_LIMIT,
+    time_limit=RENDER_HARD_LIMIT,
+)
 def render_invoice_pdf(job_id: int) -> bool:
     return delivery.render_invoice_pdf(job_id=job_id)
 
@@ -73,3 +78,15 @@ def sweep_invoice_pdfs() -> int:
 def sweep_invoice_emails() -> int:
     """Re-enqueue invoice e-mails whose message vanished."""
     return len(delivery.sweep_invoice_emails())
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def book_subscription_renewals(subscription_id: int | None = None) -> int:
+    """Book the tool subscriptions' due renewals (all, or one plan's). Idempotent, so
+    beat runs it hourly: a catch-up after downtime books each missed renewal once."""
+    from billing.models.invoices import today_in_studio
+    from billing.services import subscriptions
+
+    if subscription_id is None:
+        return subscriptions.book_due_renewals()
+    return subscriptions.book_renewals_of(subscription_id=subscription_id, today=today_in_studio())
