@@ -5,11 +5,15 @@ settings are the owner's."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from billing.models import (
     BillingSettings,
+    ExchangeRate,
+    Expense,
     IdempotencyRecord,
     Invoice,
     InvoiceEmail,
@@ -17,8 +21,10 @@ from billing.models import (
     InvoiceLine,
     InvoicePdfJob,
     Payment,
+    Subscription,
 )
 from studio.admin import RoleGatedAdmin
+from studio.errors import DomainError
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -128,3 +134,86 @@ class BillingSettingsAdmin(RoleGatedAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return super().has_add_permission(request) and not BillingSettings.objects.exists()
+
+
+@admin.register(Expense)
+class ExpenseAdmin(RoleGatedAdmin):
+    """Read-only: expenses change on their pages and through the API, which check the
+    receipt's content and record every change in the cost history."""
+
+    owners_only = False
+    read_only = True
+    list_display = ("spent_on", "amount", "currency", "category", "vendor", "tool", "order")
+    list_filter = ("category", "currency")
+    search_fields = ("vendor", "note", "order__reference")
+    list_select_related = ("tool", "order")
+    date_hierarchy = "spent_on"
+    exclude = ("receipt",)
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(RoleGatedAdmin):
+    """Read-only: rates change on the exchange-rate page and through the API."""
+
+    owners_only = False
+    read_only = True
+    list_display = ("on", "currency", "quote_currency", "rate", "source")
+    list_filter = ("currency", "quote_currency", "source")
+    date_hierarchy = "on"
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(RoleGatedAdmin):
+    """Tool subscriptions. Added on their page (which can book the first payment);
+    changed here only while no renewal is booked, and then through the same service as
+    the page, so the change is checked and recorded. Booked ones are read-only: cancel
+    them on their page."""
+
+    owners_only = False
+    allow_add = False
+    list_display = (
+        "tool",
+        "plan_name",
+        "amount",
+        "currency",
+        "period",
+        "next_renewal_on",
+        "auto_renew",
+        "cancelled_from",
+    )
+    list_filter = ("period", "currency", "auto_renew")
+    search_fields = ("plan_name", "tool__name", "tool__vendor")
+    list_select_related = ("tool",)
+    exclude = ("created_by",)
+    readonly_fields = ("cancelled_from", "created_at", "updated_at")
+
+    @staticmethod
+    def _booked(obj: object) -> bool:
+        return isinstance(obj, Subscription) and obj.expenses.exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return super().has_change_permission(request, obj) and not self._booked(obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._booked(obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        from billing.services import subscriptions
+
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            subscriptions.update_subscription(actor=request.user, subscription=obj, **fields)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        from billing.services import subscriptions
+
+        try:
+            subscriptions.delete_subscription(actor=request.user, subscription=obj)
+        except DomainError as exc:
+            self.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
