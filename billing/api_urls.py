@@ -11,4 +11,9 @@ router = SimpleRouter()
 router.register("invoices", api.InvoiceViewSet, basename="api-invoice")
 router.register("payments", api.PaymentViewSet, basename="api-payment")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    path("", include(router.urls)),
+    path("", include("billing.api_urls_subscriptions")),
+    path("", include("billing.api_urls_costs")),
+    path("", include("billing.api_urls_reports")),
+]

@@ -28,7 +28,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders import portal, services
+from orders import extensions, portal, services
 from orders.models import Client, Deliverable, Order, PortalLink
 from studio import roles
 from studio.api_common import (
@@ -167,9 +167,42 @@ class ClientViewSet(EditableViewSet):
 # --- Orders ----------------------------------------------------------------------------
 
 
+def wanted_extras(request: Any) -> list[extensions.OrderRepresentationExtra]:
+    """The extra fields (orders.extensions) this request gets: those always shown and
+    those asked for with ?include=name,name."""
+    asked: set[str] = set()
+    if request is not None and hasattr(request, "query_params"):
+        asked = {part.strip() for part in request.query_params.get("include", "").split(",")}
+    return [e for e in extensions.order_representation_extras() if e.always or e.name in asked]
+
+
+INCLUDE_PARAMETER = OpenApiParameter(
+    "include",
+    OpenApiTypes.STR,
+    description="Comma-separated extra fields to add to each order, e.g. `margin` "
+    "(owners and producers only; left out for others).",
+)
+
+
+class OrderListSerializer(serializers.ListSerializer):
+    """Fetches the extra fields other apps add (orders.extensions) once per page."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        items = list(data.all() if hasattr(data, "all") else data)
+        request = self.context.get("request")
+        self.child._extra_values = {  # type: ignore[union-attr]
+            extra.name: extra.provider(request, items) for extra in wanted_extras(request)
+        }
+        return super().to_representation(items)
+
+
 class OrderSerializer(serializers.ModelSerializer):
     """An order as the API shows it. The money fields are left out for artists, which is
     why the schema marks them optional."""
+
+    # Fields other apps add (orders.extensions.register_order_representation_extra;
+    # billing adds `margin`): {name: {order id: value}}, set per page by the list.
+    _extra_values: dict[str, Any] | None = None
 
     client_name = serializers.CharField(source="client.name", read_only=True)
     # Declared writable only so that the schema does not list them as always present;
@@ -213,6 +246,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
+        list_serializer_class = OrderListSerializer
         fields = (
             "id",
             "reference",
@@ -276,8 +310,25 @@ class OrderSerializer(serializers.ModelSerializer):
             allowed.append(str(target))
         return allowed
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for extra in extensions.order_representation_extras():
+            fields[extra.name] = extra.field()
+        return fields
+
     def to_representation(self, instance: Order) -> dict[str, Any]:
+        extras = self._extra_values
+        if extras is None:  # a single order
+            request = self.context.get("request")
+            extras = {
+                extra.name: extra.provider(request, [instance]) for extra in wanted_extras(request)
+            }
         data = super().to_representation(instance)
+        for extra in extensions.order_representation_extras():
+            data.pop(extra.name, None)
+            values = extras.get(extra.name, {})
+            if instance.pk in values:
+                data[extra.name] = values[instance.pk]
         if not _sees_money(self):
             for name in BUSINESS_FIELDS:
                 data.pop(name, None)
@@ -396,8 +447,9 @@ class OrderFilter(filters.FilterSet):
         summary="List orders",
         description="Owners and producers see every order; artists the orders assigned "
         "to them, without money fields.",
+        parameters=[INCLUDE_PARAMETER],
     ),
-    retrieve=extend_schema(summary="Get an order"),
+    retrieve=extend_schema(summary="Get an order", parameters=[INCLUDE_PARAMETER]),
     create=extend_schema(
         summary="Create an order",
         description="Owners and producers only. Gets the next ORD-<year>-NNNN reference.",

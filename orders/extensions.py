@@ -12,7 +12,7 @@ money; the client sees only their own order).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,3 +52,38 @@ def staff_order_sections(request: HttpRequest, order: Any) -> list[Section]:
 def portal_sections(request: HttpRequest, order: Any, token: str) -> list[Section]:
     found = (provider(request, order, token) for provider in _portal_sections)
     return [section for section in found if section is not None]
+
+
+# --- Extra fields on the API's order representation -------------------------------------
+
+OrderExtraProvider = Callable[[HttpRequest | None, Sequence[Any]], Mapping[int, Any]]
+
+
+@dataclass(frozen=True)
+class OrderRepresentationExtra:
+    """A field another app adds to the order in the API (orders/api.py).
+
+    `field()` returns the DRF field that documents it in the schema (optional there);
+    `provider(request, orders)` returns {order id: value} for a whole page of orders in
+    a fixed number of queries, and leaves out (or returns {} for) what the viewer may
+    not see. Shown when the caller asks with ?include=<name> (extras cost queries), or
+    on every answer when `always`.
+    """
+
+    name: str
+    field: Callable[[], Any]
+    provider: OrderExtraProvider
+    always: bool = False
+
+
+_order_representation_extras: dict[str, OrderRepresentationExtra] = {}
+
+
+def register_order_representation_extra(
+    name: str, *, field: Callable[[], Any], provider: OrderExtraProvider, always: bool = False
+) -> None:
+    _order_representation_extras[name] = OrderRepresentationExtra(name, field, provider, always)
+
+
+def order_representation_extras() -> list[OrderRepresentationExtra]:
+    return list(_order_representation_extras.values())
