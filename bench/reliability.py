@@ -12,12 +12,16 @@ processes it starts and stops. Prints one line per figure:
    which queues a webhook job — against a plain `.delay()` with the same paused broker;
 2. 100 jobs queued, Redis killed with kill -9, with and without AOF: how many messages
    Redis kept, how many jobs were done from those alone, and how many after the sweep
-   re-enqueued the rest from the database (each job done exactly once).
+   re-enqueued the rest from the database (each job done exactly once);
+3. a worker's pool process SIGKILLed 20 times in the middle of PDF renders: how many PDFs
+   exist (exactly once each) and how long until all were there (the sweep's 5-minute
+   claim timeout is aged on purpose, so that the bench does not wait it out 20 times).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -345,11 +349,112 @@ def kill_dash_9(
     )
 
 
+def _pool_children(process: Any) -> list[int]:
+    """The pids of the worker's pool processes (children of its main process)."""
+    out = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+    ).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def sigkill_renders(
+    folder: Path, var_dir: Path, database_url: str, *, kills: int, invoices: int
+) -> None:
+    """Issue invoices, then SIGKILL the worker's pool process whenever it is rendering a
+    PDF (as the OOM killer would), `kills` times; the beat's sweep hands the killed
+    renders back. Every PDF must exist exactly once, within 5 minutes."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from billing import delivery, services
+    from billing.models import Invoice, InvoiceEvent, InvoicePdfJob
+    from billing.services import LineInput
+    from orders.models import Client
+
+    redis = Redis(folder / "renders", aof=False)
+    redis.start()
+    point_celery_at(redis.url)
+    owner = owner_user()
+    client = Client.objects.create(name="Render client", language="en")
+    line = LineInput(
+        description="Clip", quantity=Decimal(1), unit_price=Decimal(1000), tax_rate=Decimal(0)
+    )
+    worker = start_worker(var_dir, redis.url, database_url, name="renders")
+    started = time.monotonic()
+    for _index in range(invoices):
+        draft = services.create_invoice(actor=owner, client=client, lines=[line])
+        services.issue_invoice(actor=owner, invoice=draft)
+    ids = set(Invoice.objects.filter(client=client).values_list("pk", flat=True))
+    jobs = InvoicePdfJob.objects.filter(invoice_id__in=ids)
+    interrupted: set[int] = set()
+    hits = 0
+    deadline = started + 300
+
+    def sweep_like_beat() -> None:
+        # What the sweep does RUNNING_TIMEOUT after a render's worker died, now.
+        aged = timezone.now() - delivery.RUNNING_TIMEOUT - dt.timedelta(seconds=1)
+        jobs.filter(pk__in=interrupted, state="running").update(claimed_at=aged)
+        delivery.sweep_pdf_jobs()
+
+    try:
+        while hits < kills and time.monotonic() < deadline:
+            running = set(jobs.filter(state="running").values_list("pk", flat=True))
+            if not running:
+                if not jobs.exclude(state="done").exists():
+                    break  # everything rendered before enough kills: issue more next run
+                sweep_like_beat()
+                time.sleep(0.01)
+                continue
+            for pid in _pool_children(worker):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.3)
+            lost = set(jobs.filter(pk__in=running, state="running").values_list("pk", flat=True))
+            if lost:
+                hits += 1
+                interrupted |= lost
+            sweep_like_beat()
+        while jobs.exclude(state="done").exists() and time.monotonic() < deadline:
+            sweep_like_beat()
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+    finally:
+        stop_worker(worker)
+        redis.stop()
+    done = jobs.filter(state="done").count()
+    with_pdf = Invoice.objects.filter(pk__in=ids).exclude(pdf_sha256="")
+    names = set(with_pdf.values_list("pdf", flat=True))
+    year = str(timezone.now().year)
+    try:
+        _dirs, files = default_storage.listdir(f"billing/invoices/{year}")
+    except FileNotFoundError:
+        files = []
+    ready_events = InvoiceEvent.objects.filter(
+        invoice_id__in=ids, kind=InvoiceEvent.Kind.PDF_READY
+    ).count()
+    attempts = sorted(jobs.values_list("attempts", flat=True))
+    print(
+        f"worker pool SIGKILLed {hits} times mid-render ({len(interrupted)} renders cut off), "
+        f"{invoices} invoices: {done}/{invoices} jobs done, {with_pdf.count()} PDFs stored "
+        f"({len(names)} distinct files, {ready_events} 'PDF ready' events, {len(files)} files "
+        f"on disk), most attempts {attempts[-1] if attempts else 0}, all within "
+        f"{elapsed:.0f} s (limit 300 s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--database-url", default="", help="PostgreSQL to fill and empty")
+    parser.add_argument("--kills", type=int, default=20, help="SIGKILLs during PDF renders")
+    parser.add_argument("--invoices", type=int, default=40, help="invoices for the kills")
+    parser.add_argument(
+        "--only", choices=["paused", "kill9", "renders"], help="run one scenario only"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="reeldesk-bench-"))
@@ -362,10 +467,16 @@ def main() -> None:
         from studio import webhooks
 
         webhooks.create_endpoint(actor=owner_user(), url=receiver.url, events=["order.created"])
-        paused_broker(first, args.requests)
+        if args.only in (None, "paused"):
+            paused_broker(first, args.requests)
         first.stop()
-        for aof in (True, False):
-            kill_dash_9(folder, var_dir, args.database_url, receiver, aof=aof, jobs=args.jobs)
+        if args.only in (None, "kill9"):
+            for aof in (True, False):
+                kill_dash_9(folder, var_dir, args.database_url, receiver, aof=aof, jobs=args.jobs)
+        if args.only in (None, "renders"):
+            sigkill_renders(
+                folder, var_dir, args.database_url, kills=args.kills, invoices=args.invoices
+            )
     finally:
         first.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -42,21 +42,20 @@ SENDING_TIMEOUT = dt.timedelta(minutes=15)
 
 
 def enqueue_pdf(job_id: int) -> None:
+    """Hand the render to the broker off the request thread (studio.tasks.enqueue): a
+    paused or dead broker never holds the caller; the sweep re-enqueues a lost one."""
     from billing import tasks
+    from studio.tasks import enqueue
 
-    try:
-        tasks.render_invoice_pdf.delay(job_id)
-    except Exception:  # the sweep enqueues it again
-        log.warning("could not enqueue PDF job %s; the sweep will retry", job_id, exc_info=True)
+    enqueue(tasks.render_invoice_pdf, job_id)
 
 
 def enqueue_email(email_id: int) -> None:
+    """Like enqueue_pdf, for an invoice e-mail."""
     from billing import tasks
+    from studio.tasks import enqueue
 
-    try:
-        tasks.send_invoice_email.delay(email_id)
-    except Exception:
-        log.warning("could not enqueue invoice e-mail %s; the sweep will retry", email_id)
+    enqueue(tasks.send_invoice_email, email_id)
 
 
 # --- The PDF ------------------------------------------------------------------------------
@@ -221,21 +220,37 @@ def sweep_pdf_jobs() -> list[int]:
 
 def build_invoice_email(email: InvoiceEmail, pdf_bytes: bytes) -> EmailMultiAlternatives:
     """The message in the client's language: subject, text and HTML body, PDF attached."""
-    invoice = email.invoice
+    return invoice_message(email.invoice, to=email.to, template="invoice", pdf_bytes=pdf_bytes)
+
+
+def invoice_message(
+    invoice: Invoice,
+    *,
+    to: str,
+    template: str,
+    pdf_bytes: bytes | None,
+    extra: dict[str, Any] | None = None,
+) -> EmailMultiAlternatives:
+    """An e-mail about the invoice in its language, from emails/<template>_subject.txt,
+    _body.txt and _body.html (the PDF's context, the portal link, `extra`), replying to
+    the studio, with the PDF attached when given. Shared by sending and reminders."""
     from billing.pdf import document_context
 
     with translation.override(invoice.language):
         context = {
             **document_context(invoice, portal_url=portal_url(invoice)),
-            "recipient": email.to,
+            "recipient": to,
+            "pdf_attached": pdf_bytes is not None,
+            **(extra or {}),
         }
-        subject = " ".join(render_to_string("emails/invoice_subject.txt", context).split())
-        text = render_to_string("emails/invoice_body.txt", context)
-        html = render_to_string("emails/invoice_body.html", context)
+        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+        text = render_to_string(f"emails/{template}_body.txt", context)
+        html = render_to_string(f"emails/{template}_body.html", context)
     reply_to = [invoice.seller.get("email")] if invoice.seller.get("email") else None
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[email.to], reply_to=reply_to)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], reply_to=reply_to)
     message.attach_alternative(html, "text/html")
-    message.attach(invoice.pdf_filename(), pdf_bytes, "application/pdf")
+    if pdf_bytes is not None:
+        message.attach(invoice.pdf_filename(), pdf_bytes, "application/pdf")
     return message
 
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from orders.models import Order, OrderEvent
 from orders.selectors import MONEY_EVENT_KINDS
-from studio import roles, services
+from studio import attention, roles, services
 from studio.access import member_required, owner_required
 from studio.errors import DomainError
 from studio.forms import ApiTokenForm, RoleForm, SignInForm, StudioProfileForm, TeamMemberForm
@@ -98,6 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "late_more": len(late) > DASHBOARD_LIST_LIMIT,
         "events": events,
         "list_limit": DASHBOARD_LIST_LIMIT,
+        "attention": attention.needs_attention(user),
     }
     return render(request, "studio/dashboard.html", context)
 

@@ -303,7 +303,7 @@ def _make_orders(count: int, artist) -> None:
         OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.CREATED, actor=artist)
 
 
-@pytest.mark.parametrize("persona", ["owner", "artist"])
+@pytest.mark.parametrize("persona", ["owner", "producer", "artist"])
 def test_dashboard_query_count_is_flat(
     request, artist, studio_profile, django_assert_max_num_queries, persona
 ):
@@ -313,7 +313,9 @@ def test_dashboard_query_count_is_flat(
         assert http.get(reverse("dashboard")).status_code == 200
     _make_orders(190, artist)
 
-    with django_assert_max_num_queries(12):
+    # 12 for the orders and events, up to 5 for "Needs attention" (tests/studio/
+    # test_dashboard_attention.py keeps those flat with failures present).
+    with django_assert_max_num_queries(17):
         response = http.get(reverse("dashboard"))
 
     assert response.status_code == 200
