@@ -32,6 +32,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from orders.csv_tools import MAX_CSV_BYTES, decode_upload, read_table, read_upload
+from orders.csv_tools import header_key as _header_key
 from orders.models import Asset, Casting, Episode, ImportBatch, Order, Shot
 from orders.models.production import MAX_SECONDS, SHOT_CODE_RE
 from orders.production import (
@@ -45,7 +47,6 @@ from studio.errors import Conflict, InvalidInput, NotPermitted
 from studio.models import AITool
 
 S = Shot.Status
-MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_ERRORS_SHOWN = 200
@@ -93,82 +94,6 @@ class Mode:
 # --- Reading files -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DecodedText:
-    text: str
-    encoding: str
-
-
-def _looks_binary(text: str) -> bool:
-    sample = text[:65536]
-    if "\x00" in sample:
-        return True
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f")
-    return controls > max(8, len(sample) // 200)
-
-
-def decode_upload(data: bytes, *, kind: str = "csv") -> DecodedText:
-    """The file as text: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030."""
-    not_text = (
-        _("This file is not a CSV text file. Save the sheet as “CSV UTF-8” and upload that.")
-        if kind == "csv"
-        else _("This file is not a Fountain screenplay (plain text). Save it as .fountain.")
-    )
-    if not data.strip():
-        raise InvalidInput(_("The file is empty."), fields={"file": [_("The file is empty.")]})
-    candidates: list[tuple[str, bytes]]
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = [("utf-8-sig", data)]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = [("utf-16", data)]
-    else:
-        candidates = [("utf-8", data), ("gb18030", data)]
-    for encoding, raw in candidates:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if _looks_binary(text):
-            raise InvalidInput(not_text, fields={"file": [not_text]})
-        return DecodedText(text=text, encoding=encoding)
-    message = _(
-        "The file could not be read as UTF-8 or GB18030 text. Save it as “CSV UTF-8” "
-        "(or plain text) and upload it again."
-    )
-    if kind != "csv":
-        message = not_text
-    raise InvalidInput(message, fields={"file": [message]})
-
-
-def read_upload(upload: Any, *, limit: int) -> bytes:
-    """The uploaded file's bytes, refusing files over limit before reading them."""
-    size = getattr(upload, "size", None) or 0
-    if size > limit:
-        message = _("The file is %(size)s MB; the limit is %(limit)s MB.") % {
-            "size": f"{size / 1024 / 1024:.1f}",
-            "limit": f"{limit / 1024 / 1024:.0f}",
-        }
-        raise InvalidInput(message, fields={"file": [message]})
-    upload.seek(0)
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        message = _("The file is larger than %(limit)s MB.") % {
-            "limit": f"{limit / 1024 / 1024:.0f}"
-        }
-        raise InvalidInput(message, fields={"file": [message]})
-    return bytes(data)
-
-
-def _delimiter(header_line: str) -> str:
-    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
-
-
-def _header_key(cell: str) -> str:
-    return " ".join(cell.replace("\ufeff", "").replace("_", " ").replace("-", " ").lower().split())
-
-
 def map_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
     """{field: column index} and the header cells that were not recognised."""
     mapping: dict[str, int] = {}
@@ -199,35 +124,12 @@ def map_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
 
 def read_csv_rows(text: str) -> tuple[dict[str, int], list[str], list[tuple[int, list[str]]]]:
     """Column mapping, unknown columns, and (line number, cells) for every data row."""
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=True
-    )
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise InvalidInput(_("The file is empty."), fields={"file": [_("The file is empty.")]})
-        mapping, unknown = map_columns(header)
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                message = _("The file has more than %(n)s rows; split it into smaller files.") % {
-                    "n": MAX_ROWS
-                }
-                raise InvalidInput(message, fields={"file": [message]})
-            rows.append((reader.line_num, cells))
-    except csv.Error as exc:
-        message = _("The file is not valid CSV near line %(line)s: %(reason)s") % {
-            "line": reader.line_num,
-            "reason": str(exc),
-        }
-        raise InvalidInput(message, fields={"file": [message]}) from exc
-    if not rows:
+    table = read_table(text, max_rows=MAX_ROWS)
+    mapping, unknown = map_columns(table.header)
+    if not table.rows:
         message = _("The file has a header but no shots.")
         raise InvalidInput(message, fields={"file": [message]})
-    return mapping, unknown, rows
+    return mapping, unknown, table.rows
 
 
 # --- Exporting -----------------------------------------------------------------------------

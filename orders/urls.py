@@ -3,11 +3,15 @@
 from django.urls import path
 
 from orders import views
+from orders.views import spreadsheet_imports
 
 urlpatterns = [
     path("orders/", views.order_list, name="order-list"),
     path("orders/board/", views.order_board, name="order-board"),
     path("orders/new/", views.order_create, name="order-create"),
+    path("orders/import/", spreadsheet_imports.order_import, name="order-import"),
+    path("clients/import/", spreadsheet_imports.client_import, name="client-import"),
+    path("imports/sheets/<int:pk>/", spreadsheet_imports.sheet_import, name="sheet-import"),
     path("orders/<int:pk>/", views.order_detail, name="order-detail"),
     path("orders/<int:pk>/edit/", views.order_edit, name="order-edit"),
     path("orders/<int:pk>/status/", views.order_transition, name="order-transition"),

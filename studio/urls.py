@@ -12,4 +12,8 @@ urlpatterns = [
     path("", include("studio.web_urls")),
     path("", include("orders.urls")),
     path("", include("billing.urls")),
+    path("", include("billing.urls_subscriptions")),
+    path("", include("billing.urls_expense_import")),
+    path("", include("billing.urls_expenses")),
+    path("", include("billing.urls_reports")),
 ]

@@ -15,6 +15,7 @@ from orders.models.core import (
     Tag,
     deliverable_upload_to,
 )
+from orders.models.imports import ImportedRow, ImportMapping, SheetImport
 from orders.models.production import *  # noqa: F403  (episodes, shots, takes, assets)
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "ClientAction",
     "ClientQuerySet",
     "Deliverable",
+    "ImportMapping",
+    "ImportedRow",
     "Order",
     "OrderEvent",
     "OrderQuerySet",
@@ -29,6 +32,7 @@ __all__ = [
     "PortalLink",
     "PortalLinkQuerySet",
     "ReviewComment",
+    "SheetImport",
     "Tag",
     "deliverable_upload_to",
 ]

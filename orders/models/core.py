@@ -318,6 +318,7 @@ class OrderEvent(models.Model):
         REVISION_LIMIT = "revision_limit", _("Revision past included rounds")
         PRODUCTION = "production", _("Production")
         AI_LABELS = "ai_labels", _("AI-content labels")
+        IMPORTED = "imported", _("Imported from a spreadsheet")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
