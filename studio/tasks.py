@@ -202,3 +202,19 @@ def sweep_webhook_deliveries(stale_claim_seconds: float = 180) -> int:
     from studio.webhooks import sweep_deliveries
 
     return sweep_deliveries(stale_claim_seconds=stale_claim_seconds)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3660)
+def run_export_job(job_id: int) -> str:
+    """Write one full-data export zip (long: its own time limits)."""
+    from studio.services_export import run_export
+
+    return run_export(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def sweep_exports() -> int:
+    """Delete expired or downloaded export files, fail stalled jobs, requeue lost ones."""
+    from studio.services_export import sweep_exports as sweep
+
+    return sweep()

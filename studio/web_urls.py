@@ -16,4 +16,5 @@ urlpatterns = [
     path("studio/tokens/", views.api_tokens, name="api-tokens"),
     path("studio/tokens/<int:pk>/revoke/", views.revoke_token, name="api-token-revoke"),
     path("", include("studio.urls_reliability")),
+    path("", include("studio.urls_export")),
 ]

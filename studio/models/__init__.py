@@ -12,6 +12,7 @@ from studio.models.base import (
     hash_token,
     validate_time_zone,
 )
+from studio.models.exports import *  # noqa: F403  (full-data export jobs)
 from studio.models.jobs import *  # noqa: F403  (reminders)
 from studio.models.tools import *  # noqa: F403  (the AI tool catalog)
 from studio.models.webhooks import *  # noqa: F403  (webhook endpoints and deliveries)
