@@ -261,6 +261,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "sweep-exports": {
+        "task": "studio.tasks.sweep_exports",
+        "schedule": 900.0,
+        "options": {"expires": 850},
+    },
     "sweep-invoice-pdfs": {
         "task": "billing.tasks.sweep_invoice_pdfs",
         "schedule": 120.0,
@@ -275,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.sweep_deliverable_fingerprints",
         "schedule": 600.0,
         "options": {"expires": 540},
+    },
+    "book-subscription-renewals": {
+        "task": "billing.tasks.book_subscription_renewals",
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -26,6 +26,7 @@ from django.utils import timezone
 from orders import production
 from orders import services as order_services
 from orders.models import Asset, Client, Deliverable, Order, OrderEvent, Shot, Take
+from studio import demo_costs
 from studio import services as studio_services
 from studio.models import AITool, Membership, StudioProfile
 from studio.timeutil import due_from
@@ -453,9 +454,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--scale",
-            choices=["small"],
+            choices=["small", "large"],
             default="small",
-            help="How much demo data to load (small: ~10 clients, ~40 orders).",
+            help="How much demo data to load (small: ~10 clients, ~40 orders; large: five "
+            "years of a busy studio, see studio.demo_scale).",
         )
         parser.add_argument(
             "--url", default=DEFAULT_URL, help="Address printed with the demo login."
@@ -480,13 +482,28 @@ class Command(BaseCommand):
                 "(it only goes into an empty database)."
             )
             return
+        if options["scale"] == "large":
+            from studio import demo_scale
+
+            with transaction.atomic():
+                studio_services.update_profile(profile=StudioProfile.load(), fields=dict(PROFILE))
+                team = self._team()
+                demo_scale.build(
+                    owner=team[DEMO_USERNAME],
+                    producer=team["mei"],
+                    artists=[team["kai"], team["ana"]],
+                    out=self.stdout.write,
+                )
+            self._print_login(url, password_unchanged=True)
+            return
         with transaction.atomic():
             counts = self._seed()
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data loaded: {team} team members, {clients} clients, {orders} orders, "
                 "a short drama broken down into {episodes} episodes, {shots} shots and {takes} "
-                "takes.".format(**counts)
+                "takes; {invoices} invoices, {subscriptions} tool subscriptions, {expenses} "
+                "expenses and {rates} exchange rates.".format(**counts)
             )
         )
         self._print_login(url, password_unchanged=True)
@@ -504,6 +521,7 @@ class Command(BaseCommand):
         now = timezone.now()
         zone = StudioProfile.load().zone
         breakdown = {"episodes": 0, "shots": 0, "takes": 0}
+        drama: Order | None = None
         for index, spec in enumerate(ORDERS):
             actor = owner if index % 3 == 0 else producer
             order = order_services.create_order(
@@ -523,11 +541,15 @@ class Command(BaseCommand):
             if spec.title == BREAKDOWN_ORDER:
                 breakdown = self._breakdown(order, owner=owner, artists=team, now=now)
             self._spread_in_time(order, spec, now=now, zone=zone)
+            if spec.title == BREAKDOWN_ORDER:
+                drama = order
+        money = demo_costs.seed(owner=owner, drama=drama)
         return {
             "team": len(team),
             "clients": len(clients),
             "orders": len(ORDERS),
             **breakdown,
+            **money,
         }
 
     def _team(self) -> dict[str, Any]:
