@@ -42,20 +42,21 @@ SENDING_TIMEOUT = dt.timedelta(minutes=15)
 
 
 def enqueue_pdf(job_id: int) -> None:
-    """Hand the render to the broker off the request thread (studio.tasks.enqueue): a
-    paused or dead broker never holds the caller; the sweep re-enqueues a lost one."""
+    """Hand the render to the broker off the request thread (studio.tasks.dispatch; the
+    callers run after their commit): a paused or dead broker never holds the caller,
+    and the sweep re-enqueues a lost one."""
     from billing import tasks
-    from studio.tasks import enqueue
+    from studio.tasks import dispatch
 
-    enqueue(tasks.render_invoice_pdf, job_id)
+    dispatch(tasks.render_invoice_pdf, job_id)
 
 
 def enqueue_email(email_id: int) -> None:
     """Like enqueue_pdf, for an invoice e-mail."""
     from billing import tasks
-    from studio.tasks import enqueue
+    from studio.tasks import dispatch
 
-    enqueue(tasks.send_invoice_email, email_id)
+    dispatch(tasks.send_invoice_email, email_id)
 
 
 # --- The PDF ------------------------------------------------------------------------------

@@ -29,16 +29,18 @@ from studio.models import AITool
 
 S = Order.Status
 # Monthly averages to CNY over the last year (demo values).
-RATES = {"USD": "7.18", "EUR": "7.79", "JPY": "0.0481"}
+RATES = {"USD": "7.18", "EUR": "7.79", "HKD": "0.92", "JPY": "0.0481", "GBP": "9.12"}
 # tool name, plan, amount, currency, period, months ago started, auto renew, cancelled
 SUBSCRIPTIONS: list[tuple[str, str, str, str, str, int, bool, int | None]] = [
-    ("Kling", "黄金会员 Gold", "66.00", "CNY", "monthly", 13, True, None),
-    ("Hailuo 02", "Standard", "9.99", "USD", "monthly", 8, True, None),
-    ("Jimeng", "高级会员 Premium", "69.00", "CNY", "monthly", 6, True, None),
-    ("ElevenLabs", "Creator", "22.00", "USD", "monthly", 11, True, None),
-    ("Suno", "Pro (yearly)", "96.00", "USD", "yearly", 10, True, None),
-    ("CapCut / 剪映", "剪映专业版 年度 VIP", "218.00", "CNY", "yearly", 4, True, None),
-    ("PixVerse", "Pro", "15.00", "USD", "monthly", 9, True, 3),
+    # As old as the demo's orders (about three months), so every month has work to carry
+    # its overhead; started on different days of the month.
+    ("Kling", "黄金会员 Gold", "66.00", "CNY", "monthly", 3, True, None),
+    ("Hailuo 02", "Standard", "9.99", "USD", "monthly", 3, True, None),
+    ("Jimeng", "高级会员 Premium", "69.00", "CNY", "monthly", 2, True, None),
+    ("ElevenLabs", "Creator", "22.00", "USD", "monthly", 3, True, None),
+    ("Suno", "Pro (yearly)", "96.00", "USD", "yearly", 2, True, None),
+    ("CapCut / 剪映", "剪映专业版 年度 VIP", "218.00", "CNY", "yearly", 1, True, None),
+    ("PixVerse", "Pro", "15.00", "USD", "monthly", 3, True, 1),
 ]
 # category, vendor, amount, currency, days ago, note, on the breakdown order?
 EXPENSES: list[tuple[str, str, str, str, int, str, bool]] = [
@@ -80,11 +82,13 @@ def seed_rates(*, owner: Any, today: dt.date) -> int:
 
 def seed_subscriptions(*, owner: Any, today: dt.date) -> int:
     tools = {tool.name: tool for tool in AITool.objects.all()}
-    for name, plan, amount, currency, period, ago, renew, cancelled in SUBSCRIPTIONS:
+    for index, (name, plan, amount, currency, period, ago, renew, cancelled) in enumerate(
+        SUBSCRIPTIONS
+    ):
         tool = tools.get(name)
         if tool is None:
             continue
-        started = _months_ago(today, ago)
+        started = _months_ago(today, ago) + dt.timedelta(days=5 * index - 12)
         subscription = subscriptions.create_subscription(
             actor=owner,
             tool=tool,

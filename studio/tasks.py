@@ -119,6 +119,16 @@ def enqueue(task: Any, *args: Any, countdown: float | None = None) -> None:
     transaction.on_commit(lambda: _dispatch(task, tuple(args), options), robust=True)
 
 
+def dispatch(task: Any, *args: Any) -> None:
+    """Queue task(*args) now, for callers already running after their commit (an
+    on_commit callback, a sweep). Never raises for a broker problem and never blocks
+    the caller on the broker, like enqueue()."""
+    try:
+        _dispatch(task, tuple(args), {})
+    except Exception:  # eager mode in tests, a broken broker: the sweeps catch up
+        logger.warning("could not queue %s%r; its sweep will retry", task.name, args, exc_info=True)
+
+
 def enqueue_many(task: Any, ids: Sequence[Any]) -> None:
     for pk in ids:
         enqueue(task, pk)

@@ -27,8 +27,12 @@ pytestmark = pytest.mark.django_db
 def enqueued(monkeypatch):
     """Record the tasks sent to the broker instead of running them."""
     sent: list[tuple[str, int]] = []
-    monkeypatch.setattr(tasks.render_invoice_pdf, "delay", lambda pk: sent.append(("pdf", pk)))
-    monkeypatch.setattr(tasks.send_invoice_email, "delay", lambda pk: sent.append(("email", pk)))
+    monkeypatch.setattr(
+        tasks.render_invoice_pdf, "apply_async", lambda args, **kw: sent.append(("pdf", *args))
+    )
+    monkeypatch.setattr(
+        tasks.send_invoice_email, "apply_async", lambda args, **kw: sent.append(("email", *args))
+    )
     return sent
 
 
@@ -58,10 +62,10 @@ def test_issue_queues_the_render_only_after_commit(
 def test_a_broker_outage_does_not_break_issuing(
     owner, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def down(pk):
+    def down(args, **options):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(tasks.render_invoice_pdf, "delay", down)
+    monkeypatch.setattr(tasks.render_invoice_pdf, "apply_async", down)
     invoice = draft(owner)
 
     with django_capture_on_commit_callbacks(execute=True):
