@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class StudioConfig(AppConfig):
     name = "studio"
     verbose_name = _("Studio")
+
+    def ready(self) -> None:
+        from studio import dashboard
+
+        dashboard.connect_invalidation()

@@ -31,6 +31,10 @@ from studio import roles
 RECENT = dt.timedelta(days=7)
 # An issued invoice without its PDF after this long lost its render (see billing.delivery).
 PDF_LATE = dt.timedelta(minutes=10)
+# ...and only those issued in the last PDF_RECENT count: older invoices without a PDF
+# (imported ones, data loaded in bulk) are not a render that just failed, and counting
+# them all made the panel scan every issued invoice.
+PDF_RECENT = dt.timedelta(days=30)
 MONEY_REMINDER_PREFIXES = ("invoice.", "subscription.")
 
 
@@ -74,10 +78,11 @@ def _failed_pdfs(now: dt.datetime) -> Attention | None:
         invoice=OuterRef("pk"),
         kind=InvoiceEvent.Kind.ISSUED,
         created_at__lt=now - PDF_LATE,
+        created_at__gte=now - PDF_RECENT,
     )
     row = (
         Invoice.objects.exclude(status=Invoice.Status.DRAFT)
-        .filter(pdf_sha256="")
+        .filter(pdf_sha256="", issue_date__gte=(now - PDF_RECENT).date())
         .filter(Q(pdf_job__state=InvoicePdfJob.State.FAILED) | Exists(issued_a_while_ago))
         .aggregate(n=Count("pk", distinct=True), first=Min("pk"))
     )

@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,9 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orders.models import Order, OrderEvent
-from orders.selectors import MONEY_EVENT_KINDS
-from studio import attention, roles, services
+from studio import attention, services
+from studio import dashboard as dashboard_selectors
 from studio.access import member_required, owner_required
 from studio.errors import DomainError
 from studio.forms import ApiTokenForm, RoleForm, SignInForm, StudioProfileForm, TeamMemberForm
@@ -66,38 +64,10 @@ class LogoutView(auth_views.LogoutView):
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    orders = Order.objects.for_user(user)
-    counts: dict[str, int] = dict(
-        orders.open().order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
-    )
-    status_counts = [
-        {"status": status, "label": Order.Status(status).label, "count": counts.get(status, 0)}
-        for status in Order.BOARD_COLUMNS
-    ]
-    due_soon = list(
-        orders.due_within(days=7)
-        .select_related("client")
-        .order_by("due_at", "pk")[: DASHBOARD_LIST_LIMIT + 1]
-    )
-    late = list(
-        orders.late().select_related("client").order_by("due_at", "pk")[: DASHBOARD_LIST_LIMIT + 1]
-    )
-    recent = OrderEvent.objects.filter(order__in=orders)
-    if not roles.can_see_money(request.user):
-        recent = recent.exclude(kind__in=MONEY_EVENT_KINDS)
-    events = list(
-        recent.select_related("order", "actor").order_by("-created_at", "-pk")[:DASHBOARD_EVENTS]
-    )
+    profile = getattr(request, "studio_profile", None) or StudioProfile.load()
     context = {
         "nav": "dashboard",
-        "status_counts": status_counts,
-        "open_total": sum(counts.values()),
-        "due_soon": due_soon[:DASHBOARD_LIST_LIMIT],
-        "due_soon_more": len(due_soon) > DASHBOARD_LIST_LIMIT,
-        "late": late[:DASHBOARD_LIST_LIMIT],
-        "late_more": len(late) > DASHBOARD_LIST_LIMIT,
-        "events": events,
-        "list_limit": DASHBOARD_LIST_LIMIT,
+        "page": dashboard_selectors.dashboard_page(user, profile=profile),
         "attention": attention.needs_attention(user),
     }
     return render(request, "studio/dashboard.html", context)

@@ -1,10 +1,11 @@
 from django.urls import include, path
 
-from studio import views
+from studio import views, views_calendar
 
 urlpatterns = [
     path("", include("studio.tool_urls")),
     path("", views.dashboard, name="dashboard"),
+    path("calendar/", views_calendar.calendar_view, name="calendar"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("studio/settings/", views.studio_settings, name="studio-settings"),
