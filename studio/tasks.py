@@ -14,11 +14,13 @@ named transient errors.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
 import smtplib
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +31,9 @@ from django.utils import timezone
 from studio.models import Heartbeat
 
 logger = logging.getLogger(__name__)
+
+# How long a process that exits waits for its queued messages to reach the broker.
+EXIT_DRAIN_SECONDS = 10.0
 
 # Named transient errors: the network or the mail server, nothing else.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -57,6 +62,9 @@ class _Publisher:
         )
         self.thread = threading.Thread(target=self._run, name="reeldesk-publisher", daemon=True)
         self.thread.start()
+        # A command (seed_demo, an import) exits right after its commit: hand over what
+        # is still queued first, for a bounded time so a dead broker cannot hold the exit.
+        atexit.register(self.drain, timeout=EXIT_DRAIN_SECONDS)
 
     def put(self, task: Any, args: tuple[Any, ...], options: dict[str, Any]) -> None:
         try:
@@ -72,6 +80,14 @@ class _Publisher:
 
     def wait_until_empty(self) -> None:
         self.queue.join()
+
+    def drain(self, *, timeout: float) -> None:
+        """Wait until the queue is handed over, or timeout seconds at most."""
+        if self.pid != os.getpid():
+            return
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 _publisher: _Publisher | None = None
