@@ -29,9 +29,6 @@ from studio.models import ApiToken, Membership, StudioProfile
 
 View = Callable[..., HttpResponseBase]
 
-DASHBOARD_LIST_LIMIT = 20
-DASHBOARD_EVENTS = 10
-
 
 def _signed_in(request: HttpRequest) -> Any:
     """The signed-in user of a view behind member_required/owner_required."""
