@@ -17,6 +17,8 @@ MANAGE := $(BIN)/python manage.py
 PYTEST := $(BIN)/pytest
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes for the unit suite (pytest-xdist); the integration tests run in one.
+TEST_WORKERS ?= 2
 
 # Processes started by honcho find the venv's python, celery and gunicorn first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -65,15 +67,14 @@ test: $(STAMP) ## Unit suite on SQLite, then integration (whole suite on Postgre
 	@$(MAKE) test-integration
 
 test-unit: $(STAMP) translations ## Unit suite only, on SQLite with the in-process (eager) Celery
-	env -u DATABASE_URL -u REDIS_URL $(PYTEST) -m "not integration"
+	env -u DATABASE_URL -u REDIS_URL $(PYTEST) -m "not integration" -n $(TEST_WORKERS)
 
 test-integration: $(STAMP) translations ## Integration tests; with DATABASE_URL set, the whole suite on it
 	@if [ -n "$${DATABASE_URL:-}" ]; then \
-		echo "DATABASE_URL is set: running the whole suite on it"; \
-		$(PYTEST); \
-	else \
-		$(PYTEST) -m integration; \
+		echo "DATABASE_URL is set: the unit suite on it, then the integration tests"; \
+		$(PYTEST) -m "not integration" -n $(TEST_WORKERS); \
 	fi
+	$(PYTEST) -m integration
 
 lint: $(STAMP) ## ruff format --check, ruff check and mypy (all three run; fails if any fails)
 	@status=0; \

@@ -18,7 +18,7 @@ from tests.factories import ClientFactory, OrderFactory
 S = Order.Status
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
 
-VALID = [(src, dst) for src, targets in Order.TRANSITIONS.items() for dst in targets]
+VALID = [(src, dst) for src, targets in Order.TRANSITIONS.items() for dst in sorted(targets)]
 INVALID = [
     (S.INQUIRY, S.ACCEPTED),
     (S.INQUIRY, S.DELIVERED),
