@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pdf.py            # 30 runs of everything (a few minutes)
     .venv/bin/python bench/pdf.py --quick    # 5 runs, to try it out
+    .venv/bin/python bench/pdf.py --profile  # only: where a warm render's CPU time goes
 
 Prints, for a one-page English invoice, a one-page Chinese invoice and a 200-line
 invoice (about ten pages):
@@ -9,9 +10,10 @@ invoice (about ten pages):
 - cold: the first render in a fresh worker process (a new process per run; the one-off
   import of WeasyPrint is reported apart), median and p95;
 - warm: renders in a warmed-up process, median and p95, the way billing.pdf does it (one
-  FontConfiguration and one parsed stylesheet per worker) and the naive way (a new
-  FontConfiguration and a freshly parsed stylesheet per document), taken round-robin in
-  the same run, with the ratio. The process is warmed up and its long-lived objects
+  FontConfiguration, stylesheet, UA stylesheet and image cache per worker) and the naive
+  way (WeasyPrint's default call with a new FontConfiguration and a freshly parsed
+  stylesheet per document: billing.pdf.html_to_pdf(shared=False)), same HTML, taken
+  round-robin in the same run, with the ratio. The process is warmed up and its long-lived objects
   frozen out of the garbage collector as billing.tasks does for a worker, and each timed
   render starts after a collection, so neither way pays for the other's garbage;
 - the resident memory of a worker process after 10, 50 and 100 renders;
@@ -305,6 +307,75 @@ def verdict(ok: bool) -> str:
     return "meets target" if ok else "MISSES target"
 
 
+# --- Profile -------------------------------------------------------------------------------
+
+
+def profile_phases(invoices: dict[str, Any], runs: int) -> None:
+    """CPU ms per phase of a warm render, both ways: each WeasyPrint step is wrapped in a
+    timer (the steps run one after the other, so the parts add up to the whole)."""
+    import functools
+    from collections import defaultdict
+
+    import pydyf
+    import tinyhtml5
+    import weasyprint
+    import weasyprint.document as document
+    import weasyprint.pdf as weasy_pdf
+    from weasyprint.pdf import fonts
+    from weasyprint.text.fonts import FontConfiguration
+
+    from billing import delivery, pdf
+
+    spent: dict[str, float] = defaultdict(float)
+
+    def timed(owner: Any, name: str, label: str, *, generator: bool = False) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                result = original(*args, **kwargs)
+                return iter(list(result)) if generator else result
+            finally:
+                spent[label] += time.process_time() - start
+
+        setattr(owner, name, wrapper)
+
+    timed(FontConfiguration, "__init__", "new FontConfiguration")
+    timed(weasyprint.CSS, "__init__", "parse stylesheets")
+    timed(tinyhtml5, "parse", "parse HTML")
+    timed(document, "get_all_computed_styles", "cascade (selector matching)")
+    timed(document, "build_formatting_structure", "box tree and computed values")
+    timed(document, "layout_document", "layout (line breaking, tables, pages)", generator=True)
+    timed(document.Page, "paint", "drawing")
+    timed(fonts.Font, "__init__", "fonts: loading faces (part of drawing)")
+    timed(fonts.Font, "subset", "fonts: subsetting")
+    timed(weasy_pdf, "build_fonts_dictionary", "fonts: dictionaries (incl. the two above)")
+    timed(pydyf.PDF, "write", "writing and compressing the PDF")
+    timed(pdf, "render_html", "database and Django template")
+    print("where a warm render's CPU time goes (median of CPU ms per render):")
+    for name, invoice in invoices.items():
+        url = delivery.portal_url(invoice)
+        for shared in (True, False):
+            pdf.render_invoice(invoice, portal_url=url, shared=shared)
+            per_run: dict[str, list[float]] = defaultdict(list)
+            totals = []
+            for _run in range(runs if name != "long" else max(3, runs // 3)):
+                gc.collect()
+                spent.clear()
+                start = time.process_time()
+                pdf.render_invoice(invoice, portal_url=url, shared=shared)
+                totals.append((time.process_time() - start) * 1000)
+                for label, seconds in spent.items():
+                    per_run[label].append(seconds * 1000)
+            total = statistics.median(totals)
+            print(f"  {LABELS[name]}, {'shared' if shared else 'naive'}: {total:.0f} ms")
+            for label, values in per_run.items():
+                value = statistics.median(values)
+                print(f"    {label:<44}{value:7.1f}  {value / total * 100:4.0f} %")
+
+
 # --- Serving -----------------------------------------------------------------------------------
 
 
@@ -358,6 +429,9 @@ def main() -> None:
         help="fresh processes per variant that warm up first, as a Celery worker does",
     )
     parser.add_argument("--quick", action="store_true", help="5 runs of everything")
+    parser.add_argument(
+        "--profile", action="store_true", help="only the CPU time per phase of a warm render"
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -373,6 +447,14 @@ def main() -> None:
 
     ids = build_data()
     invoices = load(ids)
+    if args.profile:
+        from billing import pdf
+
+        pdf.warm_up()
+        gc.collect()
+        gc.freeze()
+        profile_phases(invoices, runs)
+        return
     print(
         f"ReelDesk invoice PDF benchmark — WeasyPrint {weasyprint.__version__}, "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "

@@ -3,9 +3,11 @@ numbers, and a URL fetcher that reads nothing outside static and media."""
 
 from __future__ import annotations
 
+import html.parser
 import http.server
 import io
 import logging
+import re
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -270,3 +272,132 @@ def test_the_naive_way_renders_the_same_document(owner):
     naive = text_of(pdf.html_to_pdf(html, shared=False))
 
     assert shared == naive
+
+
+# --- The invoice's own user-agent stylesheet ------------------------------------------------
+
+
+class _Tags(html.parser.HTMLParser):
+    """The elements of an HTML document, leaving out what is inside inline SVG."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: set[str] = set()
+        self.svg_depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if not self.svg_depth:
+            self.tags.add(tag)
+        if tag == "svg":
+            self.svg_depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self.svg_depth -= 1
+
+
+def every_kind_of_document(owner) -> list[str]:
+    """The HTML of a Chinese and an English invoice with everything the template can
+    show (logo aside): notes, footer, tax, payment details, QR code; a tax-inclusive
+    one, a draft and a credit note."""
+    set_billing(
+        bank_account_name="上海月光影像文化传媒有限公司",
+        bank_name="招商银行",
+        bank_account_number="6214830123456789",
+        alipay_account="pay@moonlight.example",
+        other_instructions="Within 7 days.\nThank you.",
+        invoice_footer="Moonlight Frames",
+    )
+    documents = []
+    for language in ("zh-hans", "en"):
+        client = ClientFactory(language=language, currency="CNY")
+        invoice = issued(
+            owner,
+            order=order_for(client=client),
+            lines=[line("短剧 shot 1", rate="6"), line("Music", rate="0")],
+            notes="Line one\nline two",
+        )
+        documents.append(pdf.render_html(invoice, portal_url="https://studio.example/o/x/"))
+    set_billing(prices_include_tax=True)
+    invoice = issued(owner, client=ClientFactory(language="en"), lines=[line(rate="6")])
+    documents.append(pdf.render_html(invoice))
+    documents.append(pdf.render_html(draft(owner, client=ClientFactory(language="en"))))
+    note = services.credit_invoice(actor=owner, invoice=invoice, reason="Cancelled")
+    documents.append(pdf.render_html(note))
+    return documents
+
+
+def test_the_template_and_warm_up_use_only_elements_the_invoice_ua_stylesheet_styles(owner):
+    seen: set[str] = set()
+    for document in [*every_kind_of_document(owner), pdf.WARM_UP_HTML]:
+        parser = _Tags()
+        parser.feed(document)
+        seen |= parser.tags
+
+    assert seen <= pdf.TEMPLATE_TAGS, sorted(seen - pdf.TEMPLATE_TAGS)
+    assert {"table", "h2", "br", "svg"} <= seen  # the documents above do cover the template
+
+
+def test_every_element_the_template_may_use_has_its_default_style_in_ua_css():
+    source = pdf.stylesheet_source(pdf.UA_STYLESHEET_TEMPLATE)
+    display_rules = " ".join(re.findall(r"([^{}]*)\{[^{}]*\bdisplay:", source))
+    declared = set(re.findall(r"[a-z][a-z0-9]*", display_rules))
+
+    assert pdf.TEMPLATE_TAGS - {"span", "img", "br", "svg"} <= declared  # inline by default
+
+
+def outline_titles(outline) -> list:
+    return [outline_titles(item) if isinstance(item, list) else item.title for item in outline]
+
+
+def test_invoice_pages_are_drawn_exactly_as_with_weasyprints_own_ua_stylesheet(owner):
+    # The shared way uses pdf/ua.css, the naive way WeasyPrint's html5_ua.css: the page
+    # content streams (every glyph, line and position) must be byte for byte the same.
+    for document in every_kind_of_document(owner):
+        shared = PdfReader(io.BytesIO(pdf.html_to_pdf(document)))
+        naive = PdfReader(io.BytesIO(pdf.html_to_pdf(document, shared=False)))
+
+        assert len(shared.pages) == len(naive.pages)
+        for ours, theirs in zip(shared.pages, naive.pages, strict=True):
+            assert ours.get_contents().get_data() == theirs.get_contents().get_data()
+        assert outline_titles(shared.outline) == outline_titles(naive.outline)
+
+
+def test_weasyprint_still_takes_the_ua_stylesheet_from_the_html_object(monkeypatch):
+    from weasyprint import HTML
+
+    cls = pdf.invoice_html_class()
+    asked = []
+    original = cls._ua_stylesheets
+
+    def spy(self, forms=False):
+        asked.append(forms)
+        return original(self, forms)
+
+    monkeypatch.setattr(cls, "_ua_stylesheets", spy)
+    assert "_ua_stylesheets" in vars(HTML)  # the hook pdf.invoice_html_class overrides
+
+    data = pdf.html_to_pdf("<html><body><p>Invoice 账单</p></body></html>")
+
+    assert data.startswith(b"%PDF-")
+    assert len(asked) == 1
+    assert pdf.shared_state().ua_stylesheet is not None
+
+
+def test_chinese_invoice_embeds_subset_fonts_with_the_chinese_glyphs(owner, billing_setup):
+    client = ClientFactory(name="上海星河文化传媒有限公司", language="zh-hans", currency="CNY")
+    invoice = issued(owner, client=client, lines=[line("短剧第一集制作", price="1500")])
+
+    reader = PdfReader(io.BytesIO(pdf.render_invoice(invoice)))
+
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    names = []
+    for font in fonts.values():
+        font = font.get_object()
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        assert {"/FontFile2", "/FontFile3"} & set(descriptor)  # embedded
+        names.append(str(font["/BaseFont"]))
+    assert names
+    assert all("+" in name for name in names)  # subsets, not whole fonts
+    assert any("CJK" in name for name in names)
+    assert "上海星河文化传媒有限公司" in squeeze(reader.pages[0].extract_text())
