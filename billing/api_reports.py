@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from billing.forms import PERIOD_CHOICES
 from billing.margin import (
+    SCOPES,
     SORTS,
     MarginFilters,
     MissingRateNote,
@@ -29,11 +30,12 @@ from billing.margin import (
     compute_margins,
     filtered_margins,
 )
-from billing.models.invoices import today_in_studio
 from billing.reports import MAX_MONTHS, MonthFigures, monthly_report, parse_month
+from billing.services import margins as stored
 from orders.models import Order
 from studio import roles
 from studio.api_common import MAX_ID, ApiViewMixin, error_responses
+from studio.models import StudioProfile
 from studio.money import quantize
 from studio.permissions import CanManageBusiness, IsStudioMember
 
@@ -150,6 +152,13 @@ class MarginQuerySerializer(serializers.Serializer):
         default="-margin",
         help_text="-margin (default), margin, -margin_percent or margin_percent.",
     )
+    scope = serializers.ChoiceField(
+        choices=list(SCOPES),
+        required=False,
+        default="all",
+        help_text="all (default): every order; accepted: accepted work only (accepted "
+        "once, or invoiced), leaving out inquiries and quotes. A `status` overrides it.",
+    )
 
 
 class ReportQuerySerializer(serializers.Serializer):
@@ -237,10 +246,21 @@ class MarginViewSet(ApiViewMixin, viewsets.GenericViewSet):
             status=data.get("status", ""),
             client_id=data.get("client"),
             sort=data.get("ordering", "-margin"),
+            scope=data.get("scope", "all"),
         )
-        _book, rows = filtered_margins(
-            filters, today=today_in_studio(), profile=getattr(request, "studio_profile", None)
-        )
+        profile = getattr(request, "studio_profile", None) or StudioProfile.load()
+        today = stored.studio_today(profile)
+        fresh = stored.freshness(profile)
+        if fresh.computed or not fresh.live:
+            # The stored rows (none yet while a large studio's first recompute runs).
+            queryset = stored.filtered_rows(filters, today=today)
+            if not fresh.computed:
+                queryset = queryset.none()
+            stored_page = self.paginate_queryset(queryset)
+            assert stored_page is not None
+            margins = stored.page_margins(stored_page)
+            return self.get_paginated_response([margin_row(m) for m in margins])
+        _book, rows = filtered_margins(filters, today=today, profile=profile)
         page: list[OrderMargin] | None = self.paginate_queryset(rows)  # type: ignore[arg-type]
         assert page is not None
         return self.get_paginated_response([margin_row(m) for m in page])
@@ -268,12 +288,16 @@ class ReportViewSet(ApiViewMixin, viewsets.GenericViewSet):
     def monthly(self, request: Request) -> Response:
         query = ReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        end = parse_month(query.validated_data.get("end")) or today_in_studio().replace(day=1)
-        report = monthly_report(
-            end=end,
-            months=query.validated_data["months"],
-            profile=getattr(request, "studio_profile", None),
+        profile = getattr(request, "studio_profile", None) or StudioProfile.load()
+        end = parse_month(query.validated_data.get("end")) or stored.studio_today(profile).replace(
+            day=1
         )
+        months = query.validated_data["months"]
+        fresh = stored.freshness(profile)
+        if fresh.computed:
+            report = stored.stored_report(end=end, months=months, currency=fresh.currency)
+        else:
+            report = monthly_report(end=end, months=months, profile=profile)
         c = report.currency
         return Response(
             {
@@ -299,11 +323,17 @@ def order_margins(request: HttpRequest | None, orders: Sequence[Order]) -> dict[
     people who may not see money."""
     if request is None or not roles.can_see_money(request.user) or not orders:
         return {}
-    book = compute_margins(
-        orders=Order.objects.filter(pk__in=[o.pk for o in orders]),
-        profile=getattr(request, "studio_profile", None),
-    )
-    return {m.order_id: margin_data(m) for m in book.orders}
+    ids = [o.pk for o in orders]
+    found = stored.rows_for(ids)  # one query for the whole page
+    if len(found) < len(ids):
+        # Orders without a row: none computed yet, or created since the last recompute
+        # (which is on its way). The engine focused on them: a fixed number of queries.
+        book = compute_margins(
+            orders=Order.objects.filter(pk__in=[pk for pk in ids if pk not in found]),
+            profile=getattr(request, "studio_profile", None),
+        )
+        found |= {m.order_id: m for m in book.orders}
+    return {pk: margin_data(m) for pk, m in found.items()}
 
 
 def margin_field() -> serializers.Field:

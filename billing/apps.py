@@ -7,7 +7,7 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        from billing import api_reports, reminders, sections, sections_margin
+        from billing import api_reports, margin_signals, reminders, sections, sections_margin
         from orders import extensions
 
         extensions.register_staff_order_section(sections.staff_order_section)
@@ -15,3 +15,4 @@ class BillingConfig(AppConfig):
         extensions.register_portal_section(sections.portal_section)
         reminders.register_kinds()
         api_reports.register_margin_field()
+        margin_signals.connect()

@@ -288,6 +288,12 @@ class ExpenseSheet(SheetSpec):
                 expense_services.update_expense(
                     actor=actor, expense=ctx.current[row.target], **changes
                 )
+        if rows:
+            # The expense saves mark the stored margins stale already (once per
+            # transaction); say so for the whole import too, should a path bypass them.
+            from billing.services.margins import mark_dirty
+
+            mark_dirty()
         return rows
 
 

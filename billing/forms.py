@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import TAX_RATE_PRESETS, BillingSettings, Invoice, Payment
 from billing.services import LineInput
-from orders.forms import NoColonMixin
+from orders.forms import ClientLookupField, NoColonMixin, bind_client_label
 from orders.models import Client
 from studio.money import CURRENCY_CHOICES
 
@@ -225,27 +225,23 @@ class InvoiceFilterForm(forms.Form):
         choices=[("", _("Invoices and credit notes")), *Invoice.Kind.choices],
         label=_("Kind"),
     )
-    client = forms.ModelChoiceField(
-        queryset=Client.objects.none(),
-        required=False,
+    # A text field with suggestions, not a <select> of every client (see ClientLookupField).
+    client = ClientLookupField(
         label=_("Client"),
-        empty_label=_("Any client"),
+        widget=forms.TextInput(
+            attrs={"list": "client-suggestions", "placeholder": _("Any client"), "size": 18}
+        ),
     )
     currency = forms.ChoiceField(
         required=False, choices=[("", _("Any currency")), *CURRENCY_CHOICES], label=_("Currency")
     )
     period = forms.ChoiceField(required=False, choices=PERIOD_CHOICES, label=_("Issued"))
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        field = self.fields["client"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Client.objects.order_by("name", "pk").only("id", "name")
-
     def filters(self) -> InvoiceFilters:
         self.is_valid()
         data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
         client = data.get("client")
+        bind_client_label(self, client)
         return InvoiceFilters(
             q=(data.get("q") or "").strip(),
             status=data.get("status") or "",
@@ -253,6 +249,8 @@ class InvoiceFilterForm(forms.Form):
             client_id=client.pk if client is not None else None,
             currency=data.get("currency") or "",
             period=data.get("period") or "",
+            # A client typed but not found: show its error and no invoices, not all.
+            nothing="client" in self.errors,
         )
 
     @property
@@ -268,6 +266,7 @@ class InvoiceFilters:
     client_id: int | None = None
     currency: str = ""
     period: str = ""
+    nothing: bool = False
 
 
 def period_range(period: str, today: dt.date) -> tuple[dt.date, dt.date] | None:

@@ -32,18 +32,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     BigIntegerField,
     Case,
     CharField,
     Count,
+    DateField,
     DateTimeField,
     F,
     Func,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -337,6 +339,12 @@ class OrderMargin:
         return not self.missing
 
     @property
+    def accepted_work(self) -> bool:
+        """Accepted once (it has a span) or invoiced: real work, not a quote or an
+        inquiry (the margin list's default scope)."""
+        return self.span is not None or self.revenue_source == "invoices"
+
+    @property
     def total_costs(self) -> Decimal:
         return self.generation + self.direct + self.overhead
 
@@ -410,6 +418,99 @@ def _take_order() -> str:
     return "shot__episode__order_id"
 
 
+def _new_margin(row: dict[str, Any], reporting: str) -> OrderMargin:
+    return OrderMargin(
+        order_id=row["id"],
+        reference=row["reference"],
+        title=row["title"],
+        status=row["status"],
+        client_id=row["client_id"],
+        client_name=row["client__name"],
+        price=Money(Decimal(row["price"]), row["currency"]),
+        currency=reporting,
+    )
+
+
+def _book_takes(
+    take_rows: list[dict[str, Any]],
+    results: dict[int, OrderMargin],
+    converter: Converter,
+    *,
+    by_tool: bool,
+) -> tuple[
+    dict[dt.date, dict[int, Decimal]], dict[int, set[dt.date]], dict[int, dict[str, list[Any]]]
+]:
+    """Generation cost, seconds and takes of the result orders from the take sums; and
+    every order's seconds and take months (the overhead weights)."""
+    seconds: dict[dt.date, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    take_months: dict[int, set[dt.date]] = defaultdict(set)
+    tools: dict[int, dict[str, list[Any]]] = defaultdict(dict)
+    for row in take_rows:
+        order_id, day = row[_take_order()], as_date(row["key"])
+        result = results.get(order_id)
+        month = month_start(day)
+        secs = from_hundredths(row["seconds"])
+        seconds[month][order_id] += secs
+        take_months[order_id].add(month)
+        if result is None:
+            continue
+        result.takes += row["n"]
+        result.unpriced_takes += row["unpriced"]
+        result.seconds += secs
+        amount = Decimal(0)
+        if row["n"] > row["unpriced"]:
+            converted = converter.convert(
+                from_hundredths(row["cents"]), row["cur"], day, what="take", order_id=order_id
+            )
+            amount = converted or Decimal(0)
+            result.generation += amount
+        if by_tool:
+            entry = tools[order_id].setdefault(row["tool_label"], [Decimal(0), Decimal(0), 0])
+            entry[0] += secs
+            entry[1] += amount
+            entry[2] += row["unpriced"]
+    return seconds, take_months, tools
+
+
+def _expense_lines(expense_filter: Q) -> list[dict[str, Any]]:
+    return cast(
+        "list[dict[str, Any]]",
+        list(
+            Expense.objects.filter(expense_filter)
+            .order_by("spent_on", "pk")
+            .values("id", "order_id", "spent_on", "currency", "amount", "category", "vendor")
+        ),
+    )
+
+
+def _book_expense_lines(
+    lines: list[dict[str, Any]],
+    results: dict[int, OrderMargin],
+    converter: Converter,
+    book: Any,
+) -> None:
+    """Convert expenses one by one: direct ones become the orders' expense lines."""
+    for line in lines:
+        order_id, day = line["order_id"], line["spent_on"]
+        money = Money(Decimal(line["amount"]), line["currency"]).rounded()
+        what = "expense" if order_id else "overhead"
+        converted = converter.convert(
+            money.amount, money.currency, day, what=what, order_id=order_id
+        )
+        book(order_id, day, converted)
+        if order_id in results:
+            results[order_id].expense_lines.append(
+                ExpenseLine(line["id"], day, line["category"], line["vendor"], money, converted)
+            )
+
+
+def _tool_costs(per_tool: dict[str, list[Any]]) -> list[ToolCost]:
+    return [
+        ToolCost(tool=name, seconds=v[0], amount=v[1], unpriced=v[2])
+        for name, v in sorted(per_tool.items(), key=lambda item: (-item[1][1], item[0]))
+    ]
+
+
 def compute_margins(
     *,
     orders: QuerySet[Order] | None = None,
@@ -428,19 +529,7 @@ def compute_margins(
     focus_qs = Order.objects.all() if orders is None else orders
     focus_rows = list(with_span_ends(focus_qs).order_by().values(*ORDER_FIELDS))
     focus_ids = [row["id"] for row in focus_rows]
-    results = {
-        row["id"]: OrderMargin(
-            order_id=row["id"],
-            reference=row["reference"],
-            title=row["title"],
-            status=row["status"],
-            client_id=row["client_id"],
-            client_name=row["client__name"],
-            price=Money(Decimal(row["price"]), row["currency"]),
-            currency=reporting,
-        )
-        for row in focus_rows
-    }
+    results = {row["id"]: _new_margin(row, reporting) for row in focus_rows}
 
     # Spans of the focus orders, and the months they cover.
     focus_spans = {row["id"]: order_span(row, today=today, zone=zone) for row in focus_rows}
@@ -482,33 +571,7 @@ def compute_margins(
             unpriced=Count("pk", filter=Q(cost__isnull=True)),
         )
     )
-    seconds: dict[dt.date, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    take_months: dict[int, set[dt.date]] = defaultdict(set)
-    tools: dict[int, dict[str, list[Any]]] = defaultdict(dict)
-    for row in take_rows:
-        order_id, day = row[_take_order()], as_date(row["key"])
-        result = results.get(order_id)
-        month = month_start(day)
-        secs = from_hundredths(row["seconds"])
-        seconds[month][order_id] += secs
-        take_months[order_id].add(month)
-        if result is None:
-            continue
-        result.takes += row["n"]
-        result.unpriced_takes += row["unpriced"]
-        result.seconds += secs
-        amount = Decimal(0)
-        if row["n"] > row["unpriced"]:
-            converted = converter.convert(
-                from_hundredths(row["cents"]), row["cur"], day, what="take", order_id=order_id
-            )
-            amount = converted or Decimal(0)
-            result.generation += amount
-        if by_tool:
-            entry = tools[order_id].setdefault(row["tool_label"], [Decimal(0), Decimal(0), 0])
-            entry[0] += secs
-            entry[1] += amount
-            entry[2] += row["unpriced"]
+    seconds, take_months, tools = _book_takes(take_rows, results, converter, by_tool=by_tool)
 
     # The months whose overhead the focus orders may share: their spans and take months.
     window: tuple[dt.date, dt.date] | None = None
@@ -552,22 +615,7 @@ def compute_margins(
         expense_filter = Q(order_id__in=focus_ids)
         if window is not None:
             expense_filter |= Q(order__isnull=True, spent_on__gte=window[0], spent_on__lt=window[1])
-        for line in (
-            Expense.objects.filter(expense_filter)
-            .order_by("spent_on", "pk")
-            .values("id", "order_id", "spent_on", "currency", "amount", "category", "vendor")
-        ):
-            order_id, day = line["order_id"], line["spent_on"]
-            money = Money(Decimal(line["amount"]), line["currency"]).rounded()
-            what = "expense" if order_id else "overhead"
-            converted = converter.convert(
-                money.amount, money.currency, day, what=what, order_id=order_id
-            )
-            book(order_id, day, converted)
-            if order_id in results:
-                results[order_id].expense_lines.append(
-                    ExpenseLine(line["id"], day, line["category"], line["vendor"], money, converted)
-                )
+        _book_expense_lines(_expense_lines(expense_filter), results, converter, book)
 
     # Every order's span over the overhead months; and, for overhead months outside the
     # focus spans (takes before acceptance, rare), the other orders' takes of those months.
@@ -612,12 +660,11 @@ def compute_margins(
                 spans[row["id"]] = order_span(row, today=today, zone=zone)
         _allocate(months, spans, seconds, results, reporting)
 
-    _revenue(results, focus_rows, focus_ids, all_orders, converter, zone)
+    invoice_filter = Q(order__isnull=False) if all_orders else Q(order_id__in=focus_ids)
+    docs = _issued_invoices(invoice_filter) if all_orders or focus_ids else []
+    _revenue(results, focus_rows, docs, converter, zone)
     for order_id, per_tool in tools.items():
-        results[order_id].tools = [
-            ToolCost(tool=name, seconds=v[0], amount=v[1], unpriced=v[2])
-            for name, v in sorted(per_tool.items(), key=lambda item: (-item[1][1], item[0]))
-        ]
+        results[order_id].tools = _tool_costs(per_tool)
     for order_id, result in results.items():
         result.span = focus_spans[order_id]
         result.take_months = take_months.get(order_id, set())
@@ -690,50 +737,52 @@ def _allocate(
             )
 
 
+def _issued_invoices(invoice_filter: Q) -> list[dict[str, Any]]:
+    rows = (
+        Invoice.objects.issued()
+        .filter(invoice_filter)
+        .order_by("issue_date", "pk")
+        .values("id", "order_id", "number", "kind", "issue_date", "currency", "subtotal")
+    )
+    return cast("list[dict[str, Any]]", list(rows))
+
+
 def _revenue(
     results: dict[int, OrderMargin],
     focus_rows: list[dict[str, Any]],
-    focus_ids: list[int],
-    all_orders: bool,
+    docs: list[dict[str, Any]],
     converter: Converter,
     zone: dt.tzinfo,
 ) -> None:
     """Net invoiced amount once an order has issued invoices, else its price."""
-    invoice_filter = Q(order__isnull=False) if all_orders else Q(order_id__in=focus_ids)
     invoiced: set[int] = set()
-    if all_orders or focus_ids:
-        for doc in (
-            Invoice.objects.issued()
-            .filter(invoice_filter)
-            .order_by("issue_date", "pk")
-            .values("id", "order_id", "number", "kind", "issue_date", "currency", "subtotal")
-        ):
-            result = results.get(doc["order_id"])
-            if result is None:
-                continue
-            credit = doc["kind"] == Invoice.Kind.CREDIT_NOTE
-            subtotal = Money(Decimal(doc["subtotal"]), doc["currency"]).rounded()
-            day = doc["issue_date"]
-            if day is None:  # issued documents always have one
-                continue
-            converted = converter.convert(
-                subtotal.amount,
-                doc["currency"],
-                day,
-                what="credit_note" if credit else "invoice",
-                order_id=result.order_id,
-            )
-            result.invoice_lines.append(
-                InvoiceLine(doc["id"], doc["number"], doc["kind"], day, subtotal, converted)
-            )
-            if not credit:
-                invoiced.add(result.order_id)
-            if converted is None:
-                continue
-            if credit:
-                result.credited += converted
-            else:
-                result.invoiced += converted
+    for doc in docs:
+        result = results.get(doc["order_id"])
+        if result is None:
+            continue
+        credit = doc["kind"] == Invoice.Kind.CREDIT_NOTE
+        subtotal = Money(Decimal(doc["subtotal"]), doc["currency"]).rounded()
+        day = doc["issue_date"]
+        if day is None:  # issued documents always have one
+            continue
+        converted = converter.convert(
+            subtotal.amount,
+            doc["currency"],
+            day,
+            what="credit_note" if credit else "invoice",
+            order_id=result.order_id,
+        )
+        result.invoice_lines.append(
+            InvoiceLine(doc["id"], doc["number"], doc["kind"], day, subtotal, converted)
+        )
+        if not credit:
+            invoiced.add(result.order_id)
+        if converted is None:
+            continue
+        if credit:
+            result.credited += converted
+        else:
+            result.invoiced += converted
     for row in focus_rows:
         result = results[row["id"]]
         if row["id"] in invoiced:
@@ -752,6 +801,104 @@ def _revenue(
             Decimal(row["price"]), row["currency"], day, what="price", order_id=row["id"]
         )
         result.revenue = converted or Decimal(0)
+
+
+# --- One order, without the studio ---------------------------------------------------------
+
+
+def load_rates(quote: str, needs: dict[str, tuple[dt.date, dt.date]]) -> RateTable:
+    """Only the rates some conversions need: for each currency, those from the one in
+    force on its first day (the latest on or before it) up to its last day. One query
+    (none when every amount is in the quote currency)."""
+    from billing.models import ExchangeRate
+
+    table = RateTable(quote=quote)
+    wanted = {c: span for c, span in needs.items() if c != quote}
+    if not wanted:
+        return table
+    condition = Q()
+    for currency, (first, last) in wanted.items():
+        in_force = (
+            ExchangeRate.objects.filter(quote_currency=quote, currency=currency, on__lte=first)
+            .order_by("-on")
+            .values("on")[:1]
+        )
+        condition |= Q(
+            currency=currency,
+            on__lte=last,
+            on__gte=Coalesce(Subquery(in_force), Value(first, output_field=DateField())),
+        )
+    for currency, on, rate in (
+        ExchangeRate.objects.filter(condition, quote_currency=quote)
+        .order_by("currency", "on")
+        .values_list("currency", "on", "rate")
+    ):
+        table._days.setdefault(currency, []).append(on)
+        table._rates.setdefault(currency, []).append(Decimal(rate))
+    return table
+
+
+def order_detail(*, order_id: int, profile: StudioProfile) -> OrderMargin | None:
+    """One order's own figures, line by line: revenue (invoice lines or price),
+    generation by tool and direct expenses, converted with the same rules as
+    compute_margins — but without its overhead share, which depends on every other
+    order (the stored rows have it: billing.services.margins). Five queries at most,
+    whatever the size of the studio; rates only for this order's currencies and days.
+    None when the order does not exist."""
+    reporting, zone = profile.reporting_currency, profile.zone
+    rows = list(with_span_ends(Order.objects.filter(pk=order_id)).order_by().values(*ORDER_FIELDS))
+    if not rows:
+        return None
+    row = rows[0]
+    results = {order_id: _new_margin(row, reporting)}
+    take_rows = list(
+        Take.objects.filter(**{_take_order(): order_id})
+        .annotate(
+            key=day_key("generated_on", reporting), cur=F("currency"), tool_label=F("tool__name")
+        )
+        .order_by()
+        .values(_take_order(), "key", "cur", "tool_label")
+        .annotate(
+            n=Count("pk"),
+            seconds=hundredths("generated_seconds"),
+            cents=hundredths("cost"),
+            unpriced=Count("pk", filter=Q(cost__isnull=True)),
+        )
+    )
+    lines = _expense_lines(Q(order_id=order_id))
+    docs = _issued_invoices(Q(order_id=order_id))
+
+    needs: dict[str, tuple[dt.date, dt.date]] = {}
+
+    def need(currency: str, day: dt.date | None) -> None:
+        if day is None or currency == reporting:
+            return
+        first, last = needs.get(currency, (day, day))
+        needs[currency] = (min(first, day), max(last, day))
+
+    need(row["currency"], local_date(row["priced_at"], zone))
+    for take in take_rows:
+        need(take["cur"], as_date(take["key"]))
+    for line in lines:
+        need(line["currency"], line["spent_on"])
+    for doc in docs:
+        need(doc["currency"], doc["issue_date"])
+    converter = Converter(load_rates(reporting, needs))
+
+    _seconds, take_months, tools = _book_takes(take_rows, results, converter, by_tool=True)
+
+    def book(owner: int | None, _day: dt.date, converted: Decimal | None) -> None:
+        if owner in results and converted is not None:
+            results[owner].direct += converted
+
+    _book_expense_lines(lines, results, converter, book)
+    _revenue(results, rows, docs, converter, zone)
+    result = results[order_id]
+    result.tools = _tool_costs(tools.get(order_id, {}))
+    result.span = order_span(row, today=timezone.now().astimezone(zone).date(), zone=zone)
+    result.take_months = take_months.get(order_id, set())
+    result.missing = [note for note in converter.missing if note.order_id == order_id]
+    return result
 
 
 def rank(
@@ -781,12 +928,18 @@ SORTS: dict[str, tuple[str, bool]] = {
 }
 
 
+SCOPES = ("accepted", "all")
+
+
 @dataclass(frozen=True)
 class MarginFilters:
     period: str = ""
     status: str = ""
     client_id: int | None = None
     sort: str = "-margin"
+    # "accepted": accepted work only (OrderMargin.accepted_work), unless a status is
+    # asked for; "all": quotes and inquiries too.
+    scope: str = "all"
 
 
 def filtered_margins(
@@ -804,6 +957,8 @@ def filtered_margins(
     window = period_range(filters.period, today) if filters.period else None
     if window is not None:
         rows = [row for row in rows if row.active_between(*window)]
+    if filters.scope == "accepted" and not filters.status:
+        rows = [row for row in rows if row.accepted_work]
     by, descending = SORTS.get(filters.sort, SORTS["-margin"])
     return book, rank(rows, by=by, descending=descending)
 
@@ -822,5 +977,7 @@ __all__ = [
     "filtered_margins",
     "largest_remainder",
     "load_converter",
+    "load_rates",
+    "order_detail",
     "rank",
 ]

@@ -125,10 +125,27 @@ def monthly_report(
     if not 1 <= months <= MAX_MONTHS:
         raise ValueError(f"months must be between 1 and {MAX_MONTHS}")
     converter, profile = load_converter(profile)
-    reporting, zone = converter.currency, profile.zone
     firsts = months_back(end, months)
-    start, stop = firsts[0], next_month(firsts[-1])
-    figures = {m: MonthFigures(month=m) for m in firsts}
+    figures = report_months(
+        start=firsts[0], stop=next_month(firsts[-1]), converter=converter, zone=profile.zone
+    )
+    return MonthlyReport(
+        currency=converter.currency, months=list(figures.values()), missing=merge_missing(converter)
+    )
+
+
+def report_months(
+    *, start: dt.date, stop: dt.date, converter: Converter, zone: dt.tzinfo
+) -> dict[dt.date, MonthFigures]:
+    """The figures of every month from start to stop (first days, stop excluded), in
+    the converter's currency; what it cannot convert stays in converter.missing. Five
+    queries, whatever the number of months (billing.services.margins stores them all)."""
+    reporting = converter.currency
+    figures: dict[dt.date, MonthFigures] = {}
+    month = start
+    while month < stop:
+        figures[month] = MonthFigures(month=month)
+        month = next_month(month)
 
     def add(what: str, attr: str, day: dt.date, cents: int | None, currency: str, sign: int = 1):
         converted = converter.convert(from_hundredths(cents), currency, day, what=what)
@@ -219,13 +236,10 @@ def monthly_report(
             figures[month].delivered += row["n"]
             figures[month].with_due += row["with_due"]
             figures[month].on_time += row["on_time"]
-
-    return MonthlyReport(
-        currency=reporting, months=list(figures.values()), missing=_merge(converter)
-    )
+    return figures
 
 
-def _merge(converter: Converter) -> list[MissingRateNote]:
+def merge_missing(converter: Converter) -> list[MissingRateNote]:
     """Missing amounts per (what, currency, day), largest first."""
     merged: dict[tuple[str, str, dt.date], Decimal] = defaultdict(Decimal)
     for note in converter.missing:

@@ -43,6 +43,8 @@ def access_invoice(pk: int, *, for_update: bool = False) -> Invoice:
 
 def filter_invoices(filters: InvoiceFilters) -> QuerySet[Invoice]:
     qs = Invoice.objects.all()
+    if filters.nothing:
+        qs = qs.none()
     today = today_in_studio()
     if filters.q:
         qs = qs.filter(number__icontains=filters.q)

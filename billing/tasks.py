@@ -6,6 +6,8 @@ Beat entries the settings need (the sweeps find jobs whose message vanished):
                            "schedule": 120.0, "options": {"expires": 110}},
     "sweep-invoice-emails": {"task": "billing.tasks.sweep_invoice_emails",
                              "schedule": 120.0, "options": {"expires": 110}},
+    "recompute-margins": {"task": "billing.tasks.recompute_margins",
+                          "schedule": 300.0, "options": {"expires": 290}},
 """
 
 from __future__ import annotations
@@ -90,3 +92,13 @@ def book_subscription_renewals(subscription_id: int | None = None) -> int:
     if subscription_id is None:
         return subscriptions.book_due_renewals()
     return subscriptions.book_renewals_of(subscription_id=subscription_id, today=today_in_studio())
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def recompute_margins(force: bool = False) -> int:
+    """Recompute the stored margin rows if they are stale (the doorbell of every change
+    and, every five minutes, the safety net). Claims first, so concurrent runs are
+    no-ops; returns how many recomputes ran."""
+    from billing.services import margins
+
+    return margins.refresh(force=force)

@@ -41,6 +41,7 @@ from studio import roles
 from studio.errors import Conflict, InvalidInput, NotPermitted
 from studio.models import AITool
 from studio.money import check_currency, quantize
+from studio.signals import costs_changed
 from studio.timeutil import studio_zone, today
 from studio.tools import price_in_force, prices_by_tool
 
@@ -754,6 +755,8 @@ def recost_takes(*, tool_id: int, since: dt.date) -> int:
             )
             changed.append(take)
     Take.objects.bulk_update(changed, ["cost", "currency", "price_per_second"], batch_size=500)
+    if changed:  # bulk_update sends no model signal: tell billing's stored margins
+        costs_changed.send(sender=Take, reason="recost_takes")
     return len(changed)
 
 

@@ -234,6 +234,70 @@ def episode_page(episode: Episode, user: Any) -> EpisodePage:
     return page
 
 
+def episode_summary(episode: Episode, user: Any) -> EpisodePage:
+    """The episode page's totals over every shot the user may see, summed in the
+    database (two queries, whatever the number of shots and takes); `shots` is left
+    empty: the page shows one page of rows (episode_shot_rows). Same figures as
+    episode_page(), which loads every shot (the API needs them all)."""
+    shots = Shot.objects.for_user(user).filter(episode=episode)
+    page = EpisodePage(episode=episode, shots=[])
+    counts: dict[str, int] = dict.fromkeys(S.values, 0)
+    runtime = planned = 0
+    for row in (
+        with_runtime(shots)
+        .order_by()
+        .values("status")
+        .annotate(
+            n=Count("pk"),
+            runtime=Sum(hundredths(_runtime())),
+            planned=Sum(hundredths(F("planned_seconds"))),
+        )
+    ):
+        counts[row["status"]] = row["n"]
+        if row["status"] != S.OMITTED:
+            runtime += row["runtime"] or 0
+            planned += row["planned"] or 0
+    page.status_counts = counts
+    page.runtime, page.planned = from_hundredths(runtime), from_hundredths(planned)
+    costs: list[Money] = []
+    for row in (
+        Take.objects.filter(shot__in=shots)
+        .order_by()
+        .values("currency")
+        .annotate(
+            n=Count("pk"),
+            seconds=Sum(hundredths(F("generated_seconds"))),
+            cents=Sum(hundredths(F("cost"))),
+            unpriced=Count("pk", filter=Q(cost__isnull=True)),
+        )
+        .order_by("currency")
+    ):
+        page.take_count += row["n"]
+        page.generated += from_hundredths(row["seconds"])
+        page.unpriced += row["unpriced"]
+        if row["n"] > row["unpriced"]:
+            costs.append(Money(from_hundredths(row["cents"]), row["currency"]))
+    page.costs = costs
+    return page
+
+
+def episode_shots(
+    episode: Episode, user: Any, *, status: str = "", assignee: str = ""
+) -> QuerySet[Shot]:
+    """The episode's shots the user may see, filtered in the database, in position order
+    (status "open": neither approved nor omitted; assignee "none": nobody, or a user id)."""
+    shots = Shot.objects.for_user(user).filter(episode=episode)
+    if status == "open":
+        shots = shots.exclude(status__in=[S.APPROVED, S.OMITTED])
+    elif status:
+        shots = shots.filter(status=status)
+    if assignee == "none":
+        shots = shots.filter(assignee__isnull=True)
+    elif assignee.isdigit():
+        shots = shots.filter(assignee_id=int(assignee))
+    return prepare_shots(shots).order_by("position", "pk")
+
+
 # --- Order breakdown ---------------------------------------------------------------------
 
 

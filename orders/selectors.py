@@ -31,7 +31,8 @@ from orders.models import Client, ClientAction, Deliverable, Order, OrderEvent, 
 from studio import roles
 from studio.money import Money
 
-BOARD_CARD_LIMIT = 50
+# Cards shown per board column; the column's head counts them all and links to the list.
+BOARD_CARD_LIMIT = 25
 # Order.price has two decimal places whatever the currency; sums run on whole hundredths
 # so that they are exact on SQLite too, where decimals are stored as floating point.
 PRICE_SCALE = 100
@@ -128,6 +129,7 @@ class OrderFilters:
     due: str = ""
     tag: str = ""
     sort: str = DEFAULT_SORT
+    nothing: bool = False  # a filter named something that does not exist: no rows
 
 
 def filter_orders(
@@ -135,6 +137,8 @@ def filter_orders(
 ) -> OrderQuerySet:
     """Orders the user may see, narrowed by filters and sorted (rows ready for a table)."""
     qs = Order.objects.for_user(user)
+    if filters.nothing:
+        qs = qs.none()
     if filters.q:
         qs = qs.search(filters.q)
     if filters.status == "open":
@@ -248,6 +252,12 @@ def deliverable_groups(order: Order) -> list[DeliverableGroup]:
     ]
     groups.sort(key=lambda g: g.latest.created_at, reverse=True)
     return groups
+
+
+def latest_versions(groups: list[DeliverableGroup]) -> list[Deliverable]:
+    """The newest version of each deliverable, by title (as services.latest_deliverables
+    gives them, without its query)."""
+    return sorted((group.latest for group in groups), key=lambda d: d.title)
 
 
 # Timeline kinds that speak of money (invoice numbers, amounts, who was billed).

@@ -48,6 +48,7 @@ from studio import roles
 from studio.errors import Conflict, InvalidInput, NotPermitted
 from studio.models import StudioProfile
 from studio.money import MINOR_UNITS, Money
+from studio.signals import costs_changed
 from studio.timeutil import due_from, end_of_local_day, local_date
 
 MAX_ROWS = 5000
@@ -364,6 +365,8 @@ def apply_sheet(*, actor: Any, spec: SheetSpec, batch: SheetImport) -> dict[str,
                 raise _Stale
             todo = [row for row in rows if not row.errors and row.action != "unchanged"]
             saved = spec.save(actor=actor, batch=batch, rows=todo, ctx=ctx)
+            if saved:  # queryset updates bypass the model signals billing listens to
+                costs_changed.send(sender=SheetImport, reason="spreadsheet_import")
             unchanged = [row for row in rows if not row.errors and row.action == "unchanged"]
             _record_rows(spec.kind, batch, saved + unchanged)
             summary = {**plan["counts"], "skipped": plan["errors"]}

@@ -248,4 +248,9 @@ def seed(*, owner: Any, drama: Order | None) -> dict[str, int]:
     orders = Order.objects.select_related("client").order_by("created_at", "pk")
     counts["invoices"] = seed_invoices(owner=owner, orders=orders, today=today)
     settle_timelines(now=timezone.now())
+    # Queryset updates above bypass the model signals: fill the stored margins now, so
+    # the demo's margin pages show figures at once (billing.services.margins).
+    from billing.services.margins import recompute
+
+    recompute()
     return counts

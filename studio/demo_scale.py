@@ -1318,6 +1318,11 @@ def build(
             now=now,
             out=out,
         ).run()
+        # The rows were written without model signals: fill the stored margins now, so
+        # the demo's margin pages show figures at once (billing.services.margins).
+        from billing.services.margins import recompute
+
+        recompute()
     if out is not None:
         out(f"Large demo written in {time.perf_counter() - started:.0f} s.")
     return counts
@@ -1368,4 +1373,7 @@ def add_long_episode(
                 )
             )
     Take.objects.bulk_create(takes, batch_size=BATCH)
+    from studio.signals import costs_changed
+
+    costs_changed.send(sender=Take, reason="demo_long_episode")  # bulk_create: no signals
     return episode

@@ -17,10 +17,11 @@ class StudioTimezoneMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(("/static/", "/healthz")):
             return self.get_response(request)
-        profile = StudioProfile.load()
-        request.studio_profile = profile  # type: ignore[attr-defined]
-        timezone.activate(profile.zone)
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
+        # One query for the whole request: StudioProfile.load() anywhere below reads this.
+        with StudioProfile.memoized() as profile:
+            request.studio_profile = profile  # type: ignore[attr-defined]
+            timezone.activate(profile.zone)
+            try:
+                return self.get_response(request)
+            finally:
+                timezone.deactivate()

@@ -286,6 +286,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3300},
     },
+    # Safety net of the stored margin rows: a lost doorbell, a new day (open orders' spans).
+    "recompute-margins": {
+        "task": "billing.tasks.recompute_margins",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

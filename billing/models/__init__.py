@@ -18,6 +18,13 @@ from billing.models.invoices import (
     Payment,
 )
 from billing.models.jobs import IdempotencyRecord, InvoiceEmail, InvoicePdfJob
+from billing.models.margins import (
+    MarginMissingNote,
+    MarginMonth,
+    MarginState,
+    OrderMarginRow,
+    OrderMonthMargin,
+)
 from billing.models.preferences import BillingSettings
 
 __all__ = [
@@ -34,6 +41,11 @@ __all__ = [
     "InvoiceLine",
     "InvoicePdfJob",
     "InvoiceQuerySet",
+    "MarginMissingNote",
+    "MarginMonth",
+    "MarginState",
+    "OrderMarginRow",
+    "OrderMonthMargin",
     "Payment",
     "Subscription",
     "SubscriptionQuerySet",

@@ -501,6 +501,10 @@ def import_rates(*, actor: Any, rows: Sequence[RateRow]) -> ImportResult:
             ExchangeRate.objects.bulk_update(
                 [rate for rate, _old in changed], ["rate", "source", "updated_at"], batch_size=500
             )
+            if changed:  # bulk_update sends no model signal
+                from billing.services.margins import mark_dirty
+
+                mark_dirty()
             created, updated = len(saved), len(changed)
             CostEvent.objects.bulk_create(
                 [_import_event(rate, actor, None) for rate in saved]

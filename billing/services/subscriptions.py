@@ -8,13 +8,16 @@ once. Every change leaves a CostEvent on the subscription's history.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from billing.fx import RateTable
 from billing.models import CostEvent, Expense, Subscription, SubscriptionQuerySet
@@ -174,13 +177,45 @@ def _check_schedule(subscription: Subscription, *, book_first_payment: bool = Fa
         raise invalid("cancelled_from", _("A plan cannot be cancelled before it starts."))
 
 
-def _expense_note(subscription: Subscription, day: dt.date) -> str:
-    return _("%(tool)s · %(plan)s, %(period)s renewal of %(date)s") % {
-        "tool": subscription.tool.name,
-        "plan": subscription.plan_name,
-        "period": subscription.get_period_display().lower(),
-        "date": day.isoformat(),
+RENEWAL_NOTE = gettext_noop("%(tool)s · %(plan)s, %(period)s renewal of %(date)s")
+# The note as booked (always in English, whatever language the booking process runs in):
+# the reader's language is applied when it is shown (renewal_note_for_display).
+_BOOKED_NOTE = re.compile(
+    r"^(?P<tool>.+?) · (?P<plan>.+), (?P<period>monthly|quarterly|yearly) renewal of "
+    r"(?P<date>\d{4}-\d{2}-\d{2})$"
+)
+
+
+def _renewal_note(*, tool: str, plan: str, period: str, day: str) -> str:
+    """The renewal note in the active language (period: a Subscription.Period value)."""
+    return _(RENEWAL_NOTE) % {
+        "tool": tool,
+        "plan": plan,
+        "period": str(Subscription.Period(period).label).lower(),
+        "date": day,
     }
+
+
+def _expense_note(subscription: Subscription, day: dt.date) -> str:
+    with translation.override("en"):
+        return _renewal_note(
+            tool=subscription.tool.name,
+            plan=subscription.plan_name,
+            period=subscription.period,
+            day=day.isoformat(),
+        )
+
+
+def renewal_note_for_display(note: str) -> str:
+    """An expense note in the reader's language: a renewal's booked note (English, see
+    _expense_note) is written again in the active language; any other note, or one a
+    person edited, is shown as it is."""
+    found = _BOOKED_NOTE.match(note or "")
+    if found is None:
+        return note
+    return _renewal_note(
+        tool=found["tool"], plan=found["plan"], period=found["period"], day=found["date"]
+    )
 
 
 def _book(subscription: Subscription, day: dt.date, *, actor: Any = None) -> Expense | None:

@@ -32,6 +32,7 @@ from billing.forms_costs import (
 from billing.fx import RateTable, reporting_currency
 from billing.models import CostEvent, Expense
 from billing.selectors import exact_sum, from_cents
+from billing.services.subscriptions import renewal_note_for_display
 from orders.forms import attach_domain_error
 from orders.views.access import business_required
 from orders.views.files import serve_stored_file
@@ -210,7 +211,7 @@ def export_lines(qs: QuerySet[Expense], reporting: str) -> Iterator[str]:
                 safe_cell(expense.tool.name if expense.tool else ""),
                 safe_cell(expense.order.reference if expense.order else ""),
                 _("Overhead") if expense.is_overhead else _("Direct"),
-                safe_cell(expense.note),
+                safe_cell(renewal_note_for_display(expense.note)),
                 yes if expense.receipt else no,
                 str(expense.pk),
             ]

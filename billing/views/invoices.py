@@ -34,7 +34,7 @@ from billing.forms import (
 )
 from billing.models import BillingSettings, Invoice, InvoiceEmail
 from billing.models.invoices import today_in_studio
-from orders.forms import attach_domain_error
+from orders.forms import attach_domain_error, client_suggestions
 from orders.models import Order
 from orders.views.access import business_required
 from studio.errors import DomainError
@@ -72,16 +72,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.filter_invoices(filters)
     page = Paginator(selectors.invoice_rows(qs), PAGE_SIZE).get_page(request.GET.get("page"))
     today = today_in_studio()
-    rows = [
-        {
-            "invoice": invoice,
-            "badge": {
-                "css": BADGE.get(invoice.display_status(today)[0], ""),
-                "label": invoice.display_status(today)[1],
-            },
-        }
-        for invoice in page.object_list
-    ]
+    rows = []
+    for invoice in page.object_list:
+        key, label = invoice.display_status(today)
+        rows.append({"invoice": invoice, "badge": {"css": BADGE.get(key, ""), "label": label}})
     return render(
         request,
         "billing/invoice_list.html",
@@ -91,6 +85,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "page_obj": page,
             "rows": rows,
             "totals": selectors.totals_per_currency(qs),
+            "client_suggestions": client_suggestions(),
         },
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -9,8 +11,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from orders import extensions, portal, selectors, services
@@ -20,6 +23,7 @@ from orders.forms import (
     OrderFilterForm,
     OrderForm,
     attach_domain_error,
+    client_suggestions,
 )
 from orders.models import Client, Order
 from orders.views.access import business_required, member_required
@@ -51,12 +55,69 @@ def _detail_url(order: Order, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
+def _url_maker(name: str) -> Callable[[int], str]:
+    """pk -> the URL of a one-pk route, reversed once (not once per row of a list)."""
+    marker = 918273645
+    pattern = reverse(name, args=[marker])
+    return lambda pk: pattern.replace(str(marker), str(pk), 1)
+
+
+def _board_card(order: Order, *, today: dt.date, zone: Any, url: str) -> dict[str, Any]:
+    """What a board card shows, computed here: a template tag or {% url %} per card
+    cost ~0.3 ms each, 300 cards a page."""
+    card: dict[str, Any] = {
+        "url": url,
+        "reference": order.reference,
+        "title": order.title,
+        "client": order.client.name,
+        "assignee": (order.assignee.get_full_name() or order.assignee.get_username())
+        if order.assignee
+        else "",
+        "due": "",
+        "state": "",
+        "days_left": "",
+    }
+    if order.due_at is not None:
+        card["due"] = order.due_at.astimezone(zone).strftime("%m-%d")
+        if order.tracks_due:
+            days = (order.due_at.astimezone(zone).date() - today).days
+            card["state"] = "late" if days < 0 else "soon" if days <= 2 else ""
+            if days == 0:
+                card["days_left"] = _("due today")
+            elif days > 0:
+                card["days_left"] = ngettext("%(n)s day left", "%(n)s days left", days) % {
+                    "n": days
+                }
+            else:
+                card["days_left"] = ngettext("%(n)s day late", "%(n)s days late", -days) % {
+                    "n": -days
+                }
+    return card
+
+
 @member_required
 def order_board(request: HttpRequest) -> HttpResponse:
     limit = selectors.BOARD_CARD_LIMIT
     columns = selectors.board_columns(request.user, limit=limit)
+    detail = _url_maker("order-detail")
+    zone = timezone.get_current_timezone()
+    today = timezone.localdate()
+    list_url = reverse("order-list")
+    board = [
+        {
+            "column": column,
+            "cards": [
+                _board_card(order, today=today, zone=zone, url=detail(order.pk))
+                for order in column.cards
+            ],
+            "more_url": f"{list_url}?status={column.status}&sort=due",
+        }
+        for column in columns
+    ]
     return render(
-        request, "orders/board.html", {"nav": "board", "columns": columns, "card_limit": limit}
+        request,
+        "orders/board.html",
+        {"nav": "board", "columns": columns, "board": board, "card_limit": limit},
     )
 
 
@@ -77,6 +138,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "page_obj": page,
             "orders": page.object_list,
+            "client_suggestions": client_suggestions() if business else "",
         },
     )
 
@@ -166,6 +228,10 @@ def render_order_detail(
     note_form: NoteForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    groups = selectors.deliverable_groups(order)
+    # The production section checks the latest versions' AI labels: hand it these
+    # instead of a second query of the same rows.
+    order.latest_deliverables = selectors.latest_versions(groups)  # type: ignore[attr-defined]
     return render(
         request,
         "orders/order_detail.html",
@@ -175,7 +241,7 @@ def render_order_detail(
             "tags": list(order.tags.all()),
             "transitions": _transition_buttons(order, request.user),
             "timeline": selectors.order_timeline(order, user=request.user),
-            "deliverable_groups": selectors.deliverable_groups(order),
+            "deliverable_groups": groups,
             "upload_form": upload_form or DeliverableForm(),
             "note_form": note_form or NoteForm(),
             "can_edit": roles.can_manage_business(request.user) and not order.is_closed,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import zoneinfo
-from typing import ClassVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -71,14 +75,42 @@ class StudioProfile(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        if _request_profile.get() is not None:
+            _request_profile.set(copy.copy(self))
+
     @classmethod
     def load(cls) -> StudioProfile:
+        """The profile row (created on first use). Inside memoized() — every request,
+        see studio.middleware — without a query: a copy of the request's profile, so a
+        caller that edits its instance (a form) changes nobody else's."""
+        memo = _request_profile.get()
+        if memo is not None:
+            return copy.copy(memo)
         profile, _created = cls.objects.get_or_create(pk=1)
         return profile
+
+    @classmethod
+    @contextmanager
+    def memoized(cls) -> Iterator[StudioProfile]:
+        """Load the profile once for a unit of work (a request): the pages read it from
+        several places (time zone, reporting currency, forms, sections), one query each
+        before. A save() in the meantime refreshes the memo; QuerySet.update() does not."""
+        profile = cls.load()
+        token = _request_profile.set(profile)
+        try:
+            yield profile
+        finally:
+            _request_profile.reset(token)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+# The profile of the request being served (StudioProfile.memoized); None outside one.
+_request_profile: ContextVar[StudioProfile | None] = ContextVar("studio_profile", default=None)
 
 
 class Membership(models.Model):

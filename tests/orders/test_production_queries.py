@@ -8,7 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders.models import Order, Take
+from orders import production_selectors as selectors
+from orders.models import Order, Shot, Take
+from orders.views.production_pages import SHOTS_PAGE
 from tests.orders.factories_api import bearer_client
 from tests.orders.factories_pages import make_order
 from tests.orders.factories_production import bulk_shots, make_asset, make_episode, make_tool
@@ -87,12 +89,53 @@ def test_query_count_does_not_grow_with_shots_and_takes(
     assert _count(http, url) == small
 
 
-def test_episode_page_with_300_shots_lists_them_all(owner_http, drama, artist):
+def test_episode_page_with_300_shots_shows_100_a_page_and_totals_over_all(
+    owner_http, owner, drama, artist
+):
     _grow(drama, 300, artist)
+    url = reverse("episode-detail", args=[drama["episode"].pk])
 
-    response = owner_http.get(reverse("episode-detail", args=[drama["episode"].pk]))
+    first = owner_http.get(url)
+    last = owner_http.get(url, {"page": 3})
 
-    page = response.context["page"]
-    assert len(page.shots) == 300
-    assert page.take_count == 2100
-    assert page.runtime == sum(s.runtime for s in page.shots if s.status != "omitted")
+    page = first.context["page"]
+    every = selectors.episode_page(drama["episode"], owner)  # the API's way: all rows
+    assert len(first.context["rows"]) == len(last.context["rows"]) == SHOTS_PAGE == 100
+    assert first.context["page_obj"].paginator.count == 300
+    assert page.take_count == every.take_count == 2100
+    assert (
+        page.runtime
+        == every.runtime
+        == sum(s.runtime for s in every.shots if s.status != "omitted")
+    )
+    assert (page.planned, page.generated, page.unpriced, page.costs) == (
+        every.planned,
+        every.generated,
+        every.unpriced,
+        every.costs,
+    )
+    assert page.status_counts == every.status_counts
+    codes = [row["code"] for row in first.context["rows"] + last.context["rows"]]
+    assert codes == [s.code for s in every.shots[:100] + every.shots[200:]]
+    assert "Shots 201\u2013300 of 300." in last.content.decode()
+
+
+def test_episode_page_filters_before_it_pages(owner_http, drama, artist):
+    _grow(drama, 150, artist)
+    episode = drama["episode"]
+    Shot.objects.filter(episode=episode).update(status=Shot.Status.TODO)
+    Shot.objects.filter(episode=episode, position__gt=140).update(status=Shot.Status.APPROVED)
+    Shot.objects.filter(episode=episode, position__lte=5).update(assignee=None)
+    url = reverse("episode-detail", args=[episode.pk])
+
+    approved = owner_http.get(url, {"status": Shot.Status.APPROVED})
+    nobody = owner_http.get(url, {"assignee": "none"})
+    open_page_2 = owner_http.get(url, {"status": "open", "page": 2})
+
+    assert approved.context["page_obj"].paginator.count == 10
+    assert {row["status"] for row in approved.context["rows"]} == {"Approved"}
+    assert approved.context["page"].approved == 10  # the totals ignore the filter
+    assert [row["assignee"] for row in nobody.context["rows"]] == [""] * 5
+    assert open_page_2.context["page_obj"].paginator.count == 140
+    assert len(open_page_2.context["rows"]) == 40
+    assert "status=open" in open_page_2.content.decode()  # the pager keeps the filter

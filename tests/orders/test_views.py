@@ -9,7 +9,7 @@ from django.contrib.messages import get_messages
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from orders.models import Deliverable, Order, OrderEvent
+from orders.models import Client, Deliverable, Order, OrderEvent
 from tests.factories import ClientFactory, UserFactory
 from tests.orders.factories_pages import add_file, due_in, make_order
 
@@ -296,6 +296,86 @@ def test_order_list_filters_by_client_assignee_and_reference(owner_http, catalog
     assert _titles(by_client) == {"Late tea spot", "Old tea clip"}
     assert _titles(by_assignee) == {"Late tea spot"}
     assert _titles(by_reference) == {"Car drama"}
+
+
+@pytest.mark.parametrize("typed", ["Lotus Tea", "  lotus   TEA ", "<number>", "#<number>"])
+def test_order_list_finds_the_client_by_name_or_number(owner_http, catalogue, typed):
+    tea = catalogue["late"].client
+    typed = typed.replace("<number>", str(tea.pk))
+
+    response = owner_http.get(reverse("order-list"), {"client": typed})
+
+    assert response.status_code == 200
+    assert _titles(response) == {"Late tea spot", "Old tea clip"}
+    assert response.context["form"].errors == {}
+
+
+def test_order_list_client_given_by_number_shows_its_name(owner_http, catalogue):
+    tea = catalogue["late"].client
+
+    body = owner_http.get(reverse("order-list"), {"client": tea.pk}).content.decode()
+
+    assert f'value="Lotus Tea #{tea.pk}"' in body
+
+
+def test_order_list_suggests_clients_without_a_select_of_every_client(owner_http, catalogue):
+    ClientFactory(name="Swift Cars")  # a second client of that name
+    ClientFactory(name="Gone <Ltd>", archived_at=due_in(-30))
+
+    body = owner_http.get(reverse("order-list")).content.decode()
+
+    assert '<datalist id="client-suggestions">' in body
+    assert 'list="client-suggestions"' in body
+    assert '<option value="Lotus Tea">' in body
+    cars = sorted(c.pk for c in Client.objects.filter(name="Swift Cars"))
+    assert all(f'<option value="Swift Cars #{pk}">' in body for pk in cars)
+    assert "Gone" not in body  # archived clients are not suggested
+    assert '<select name="client"' not in body
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("Nobody Ltd", "No client is called “Nobody Ltd”. Pick one from the suggestions."),
+        ("999999", "No client has the number 999999."),
+        ("#999999", "No client has the number 999999."),
+    ],
+)
+def test_order_list_unknown_client_is_a_clear_error_and_lists_nothing(
+    owner_http, catalogue, typed, error
+):
+    response = owner_http.get(reverse("order-list"), {"client": typed})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["client"] == [error]
+    assert list(response.context["orders"]) == []
+    body = response.content.decode()
+    assert error.replace("“", "&ldquo;") in body or error in body
+    assert "No orders match these filters." in body
+
+
+def test_order_list_two_clients_of_one_name_ask_for_the_number(owner_http, catalogue):
+    tea = catalogue["late"].client
+    twin = ClientFactory(name="LOTUS TEA")
+    make_order(client=twin, title="Twin order")
+
+    ambiguous = owner_http.get(reverse("order-list"), {"client": "Lotus tea"})
+    numbered = owner_http.get(reverse("order-list"), {"client": f"Lotus Tea #{twin.pk}"})
+    exact = owner_http.get(reverse("order-list"), {"client": "Lotus Tea"})
+
+    assert ambiguous.context["form"].errors["client"] == [
+        "2 clients are called “Lotus tea”: pick one from the suggestions, which add their numbers."
+    ]
+    assert _titles(numbered) == {"Twin order"}
+    # Case-insensitive names: "Lotus Tea" matches both, so it needs the number too.
+    assert "client" in exact.context["form"].errors
+    assert tea.pk != twin.pk
+
+
+def test_order_list_client_field_takes_any_text_without_a_500(owner_http, catalogue):
+    for typed in ["%", "' OR 1=1 --", "x" * 500, "#", "Lotus Tea #", "\uff11\uff12"]:
+        response = owner_http.get(reverse("order-list"), {"client": typed})
+        assert response.status_code == 200, typed
 
 
 def test_order_list_sorts_by_due_and_price(owner_http, catalogue):
