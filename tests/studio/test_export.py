@@ -434,7 +434,7 @@ def test_page_shows_progress_and_refreshes_while_an_export_runs(
         tables_total=46,
         rows_done=1234,
     )
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(15):
         response = owner_http.get(reverse("studio-export"))
     page = response.content.decode()
     assert '<meta http-equiv="refresh" content="3">' in page
