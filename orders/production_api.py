@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import FilteredRelation, Prefetch, Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
@@ -29,16 +29,22 @@ from studio import tools as tool_services
 from studio.api_common import (
     FILTER_BACKENDS,
     ID_REGEX,
+    FastListMixin,
     IdFilter,
     IdRelatedField,
     RepeatedOrCommaWidget,
+    RouteTemplate,
     absolute_url,
+    date_text,
+    datetime_text,
+    decimal_text,
     error_responses,
 )
 from studio.api_viewsets import DeletableViewSet, EditableViewSet
 from studio.models import AITool, ToolPrice
 from studio.money import CURRENCY_CHOICES
 from studio.permissions import IsStudioMember, MemberReadsBusinessWrites
+from studio.sql import InIds
 
 User = get_user_model()
 
@@ -622,6 +628,170 @@ def _shot_queryset(user: Any) -> QuerySet[Shot]:
     return selectors.prepare_shots(Shot.objects.for_user(user).select_related("episode"))
 
 
+# --- Shots, fast: ShotSerializer's output for a page, from .values() rows ---------------
+
+SHOT_LIST_COLUMNS = (
+    "id",
+    "episode__order_id",
+    "episode_id",
+    "episode__number",
+    "code",
+    "position",
+    "scene",
+    "description",
+    "dialogue",
+    "planned_seconds",
+    "status",
+    "assignee_id",
+    "tool_id",
+    "notes",
+    "created_at",
+    "updated_at",
+)
+# The selected take (at most one per shot: a unique constraint), joined in the same query.
+SELECTED_TAKE_COLUMNS = (
+    "id",
+    "number",
+    "tool_id",
+    "tool__name",
+    "mode",
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "reference_urls",
+    "generated_seconds",
+    "generated_on",
+    "cost",
+    "currency",
+    "cost_is_manual",
+    "price_per_second",
+    "result_url",
+    "result_file",
+    "notes",
+    "is_selected",
+    "created_by_id",
+    "created_at",
+)
+_SELECTED = "selected_take_row"
+
+
+def shot_list_rows(queryset: QuerySet[Shot]) -> QuerySet[Any, dict[str, Any]]:
+    """The filtered, ordered shots as .values() rows (with their selected take) for
+    shot_representations()."""
+    return (
+        queryset.select_related(None)
+        .prefetch_related(None)
+        .annotate(**{_SELECTED: FilteredRelation("takes", condition=Q(takes__is_selected=True))})
+        .values(*SHOT_LIST_COLUMNS, *(f"{_SELECTED}__{c}" for c in SELECTED_TAKE_COLUMNS))
+    )
+
+
+class _Dialogue:
+    __slots__ = ("dialogue",)
+
+    def __init__(self, dialogue: str) -> None:
+        self.dialogue = dialogue
+
+
+_dialogue_lines_of = Shot.dialogue_lines.fget  # type: ignore[attr-defined]
+
+
+def shot_representations(request: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What ShotSerializer(many=True) gives for these shots (shot_list_rows), as after
+    selectors.attach_take_numbers: two queries (take sums, casting) and plain Python per
+    field. tests/orders/test_api_fast.py holds the two equal."""
+    if not rows:
+        return []
+    sees_money = request is not None and roles.can_see_money(request.user)
+    ids = [row["id"] for row in rows]
+    numbers = selectors.take_numbers(ids)
+    assets: dict[int, list[int]] = {pk: [] for pk in ids}
+    for shot_id, asset_id in Casting.objects.filter(InIds("shot_id", ids)).values_list(
+        "shot_id", "asset_id"
+    ):
+        assets[shot_id].append(asset_id)
+
+    when = datetime_text()
+    seconds = decimal_text(7, 2)
+    amount = decimal_text(12, 2)
+    per_second = decimal_text(10, 4)
+    shot_url = RouteTemplate(request, "shot-detail")
+    take_file_url = RouteTemplate(request, "take-file")
+    p = f"{_SELECTED}__"
+
+    items = []
+    for row in rows:
+        pk = row["id"]
+        number = numbers[pk]
+        take: dict[str, Any] | None = None
+        take_id = row[p + "id"]
+        # The selected take's seconds are the shot's runtime, else the planned seconds.
+        runtime = row["planned_seconds"] if take_id is None else row[p + "generated_seconds"]
+        if take_id is not None:
+            take = {
+                "id": take_id,
+                "shot": pk,
+                "number": row[p + "number"],
+                "tool": row[p + "tool_id"],
+                "tool_name": row[p + "tool__name"],
+                "mode": row[p + "mode"],
+                "prompt": row[p + "prompt"],
+                "negative_prompt": row[p + "negative_prompt"],
+                "seed": row[p + "seed"],
+                "reference_urls": [
+                    None if url is None else str(url) for url in row[p + "reference_urls"]
+                ],
+                "generated_seconds": seconds(row[p + "generated_seconds"]),
+                "generated_on": date_text(row[p + "generated_on"]),
+            }
+            if sees_money:
+                take["cost"] = amount(row[p + "cost"])
+                take["currency"] = row[p + "currency"]
+                take["cost_is_manual"] = row[p + "cost_is_manual"]
+                take["price_per_second"] = per_second(row[p + "price_per_second"])
+            take["result_url"] = row[p + "result_url"]
+            take["result_file_url"] = take_file_url(take_id) if row[p + "result_file"] else None
+            take["notes"] = row[p + "notes"]
+            take["is_selected"] = row[p + "is_selected"]
+            take["created_by"] = row[p + "created_by_id"]
+            take["created_at"] = when(row[p + "created_at"])
+        dialogue = row["dialogue"]
+        item: dict[str, Any] = {
+            "id": pk,
+            "order": row["episode__order_id"],
+            "episode": row["episode_id"],
+            "episode_number": row["episode__number"],
+            "code": row["code"],
+            "position": row["position"],
+            "scene": row["scene"],
+            "description": row["description"],
+            "dialogue": dialogue,
+            "dialogue_lines": [
+                {"speaker": speaker, "line": line}
+                for speaker, line in (_dialogue_lines_of(_Dialogue(dialogue)) if dialogue else ())
+            ],
+            "planned_seconds": seconds(row["planned_seconds"]),
+            "runtime_seconds": str(runtime),
+            "status": row["status"],
+            "assignee": row["assignee_id"],
+            "tool": row["tool_id"],
+            "assets": sorted(assets[pk]),
+            "notes": row["notes"],
+            "take_count": number.take_count,
+            "generated_seconds": str(number.generated),
+            "selected_take": take,
+        }
+        if sees_money:
+            item["costs"] = [
+                {"amount": str(m.amount), "currency": m.currency} for m in number.costs
+            ]
+        item["url"] = shot_url(pk)
+        item["created_at"] = when(row["created_at"])
+        item["updated_at"] = when(row["updated_at"])
+        items.append(item)
+    return items
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List shots",
@@ -649,7 +819,7 @@ def _shot_queryset(user: Any) -> QuerySet[Shot]:
     ),
 )
 @extend_schema(tags=["shots"])
-class ShotViewSet(DeletableViewSet):
+class ShotViewSet(FastListMixin, DeletableViewSet):
     permission_classes = [IsStudioMember, MemberReadsBusinessWrites]
     member_actions = ("list", "retrieve", "partial_update", "metadata")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -669,13 +839,11 @@ class ShotViewSet(DeletableViewSet):
             return ShotInputSerializer
         return ShotSerializer
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        rows = list(page if page is not None else queryset)
-        selectors.attach_take_numbers(rows)
-        data = ShotSerializer(rows, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data) if page is not None else Response(data)
+    def fast_rows(self, queryset: QuerySet[Shot]) -> QuerySet[Any, dict[str, Any]]:
+        return shot_list_rows(queryset)
+
+    def fast_representation(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return shot_representations(self.request, rows)
 
     def _output(self, shot: Shot) -> dict[str, Any]:
         rows = [self.get_queryset().get(pk=shot.pk)]

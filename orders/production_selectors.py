@@ -10,6 +10,7 @@ SQLite too, where decimals are stored as floating point.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -33,6 +34,7 @@ from django.shortcuts import get_object_or_404
 from orders.models import Asset, Episode, Order, Shot, Take
 from studio import roles
 from studio.money import Money
+from studio.sql import InIds
 
 S = Shot.Status
 HUNDREDTHS = 100
@@ -146,21 +148,23 @@ def shot_rows(shots: QuerySet[Shot], ordering: tuple[str, ...] = ("position", "p
     return rows
 
 
-def attach_take_numbers(rows: list[Shot]) -> None:
-    """Set selected_take, runtime, take_count, generated, costs and unpriced on each shot."""
-    by_shot: dict[int, Any] = {shot.pk: shot for shot in rows}
-    for shot in rows:
-        selected = shot.selected_takes[0] if shot.selected_takes else None  # type: ignore[attr-defined]
-        shot.selected_take = selected  # type: ignore[attr-defined]
-        shot.runtime = selected.generated_seconds if selected else shot.planned_seconds  # type: ignore[attr-defined]
-        shot.take_count = 0  # type: ignore[attr-defined]
-        shot.generated = Decimal("0.00")  # type: ignore[attr-defined]
-        shot.costs = []  # type: ignore[attr-defined]
-        shot.unpriced = 0  # type: ignore[attr-defined]
-    if not rows:
-        return
+@dataclass
+class TakeNumbers:
+    """A shot's takes summed: how many, generated seconds, cost per currency, unpriced."""
+
+    take_count: int = 0
+    generated: Decimal = field(default_factory=lambda: Decimal("0.00"))
+    costs: list[Money] = field(default_factory=list)
+    unpriced: int = 0
+
+
+def take_numbers(shot_ids: Sequence[int]) -> dict[int, TakeNumbers]:
+    """TakeNumbers for each of these shots, in one grouped query (exact on SQLite too)."""
+    numbers = {pk: TakeNumbers() for pk in shot_ids}
+    if not numbers:
+        return numbers
     sums = (
-        Take.objects.filter(shot_id__in=list(by_shot))
+        Take.objects.filter(InIds("shot_id", list(numbers)))
         .order_by()
         .values("shot_id", "currency")
         .annotate(
@@ -170,14 +174,30 @@ def attach_take_numbers(rows: list[Shot]) -> None:
             unpriced=Count("pk", filter=Q(cost__isnull=True)),
         )
         .order_by("shot_id", "currency")
+        .values_list("shot_id", "currency", "n", "seconds", "cents", "unpriced")
     )
-    for row in sums:
-        shot = by_shot[row["shot_id"]]
-        shot.take_count += row["n"]
-        shot.generated += from_hundredths(row["seconds"])
-        shot.unpriced += row["unpriced"]
-        if row["n"] > row["unpriced"]:
-            shot.costs.append(Money(from_hundredths(row["cents"]), row["currency"]))
+    for shot_id, currency, n, seconds, cents, unpriced in sums:
+        number = numbers[shot_id]
+        number.take_count += n
+        number.generated += from_hundredths(seconds)
+        number.unpriced += unpriced
+        if n > unpriced:
+            number.costs.append(Money(from_hundredths(cents), currency))
+    return numbers
+
+
+def attach_take_numbers(rows: list[Shot]) -> None:
+    """Set selected_take, runtime, take_count, generated, costs and unpriced on each shot."""
+    numbers = take_numbers([shot.pk for shot in rows])
+    for shot in rows:
+        selected = shot.selected_takes[0] if shot.selected_takes else None  # type: ignore[attr-defined]
+        shot.selected_take = selected  # type: ignore[attr-defined]
+        shot.runtime = selected.generated_seconds if selected else shot.planned_seconds  # type: ignore[attr-defined]
+        number = numbers[shot.pk]
+        shot.take_count = number.take_count  # type: ignore[attr-defined]
+        shot.generated = number.generated  # type: ignore[attr-defined]
+        shot.costs = number.costs  # type: ignore[attr-defined]
+        shot.unpriced = number.unpriced  # type: ignore[attr-defined]
 
 
 # --- Episode page ------------------------------------------------------------------------
