@@ -15,6 +15,10 @@ one request, for 100 orders (GET /api/orders/?page_size=100), an episode's ~40 s
 (GET /api/shots/?episode=…) and 2,000 shots of one order (GET /api/shots/?order=…: ten
 pages of 200, the API's largest page, against one query of 2,000 rows).
 
+Set REDIS_URL (e.g. redis://127.0.0.1:6379/13) to measure with the production cache:
+the API's rate limits count requests in the cache, which without REDIS_URL is a folder
+of files.
+
 It reuses the data of bench/pages.py (same helpers: the database is migrated and the
 large demo built when empty, see that module's docstring for the safety rules) and adds
 an order with 2,000 shots the first time.

@@ -63,6 +63,7 @@ def setup_django() -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["*"]
+    settings.DEBUG = False  # as in production: no SQL log kept per query
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -497,8 +497,23 @@ class CheckedSearchFilter(SearchFilter):
             raise exceptions.ValidationError({self.search_param: exc.detail}) from exc
 
 
+# Query parameters that are not a FilterSet's: paging, ?search= and ?ordering=.
+NOT_FILTERS = frozenset({"page", "page_size", "search", "ordering"})
+
+
+class FilterSetBackend(filters.DjangoFilterBackend):
+    """django-filter's backend, not run when the request names no filter: with no data a
+    FilterSet returns the queryset as it is, but building it (a deep copy of every filter,
+    a form class, validation) costs about 2 ms of a plain list request."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        if NOT_FILTERS.issuperset(request.query_params.keys()):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
 # For list views: django-filter FilterSets, ?search= and ?ordering=.
-FILTER_BACKENDS = [filters.DjangoFilterBackend, CheckedSearchFilter, StableOrderingFilter]
+FILTER_BACKENDS = [FilterSetBackend, CheckedSearchFilter, StableOrderingFilter]
 
 
 class CreatedLocationMixin:

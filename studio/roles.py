@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.db.models import OuterRef, Subquery
+
 from studio.models import Membership
 
 Role = Membership.Role
+
+
+def role_subquery(user_column: str = "pk") -> Subquery:
+    """The role of the user whose id is in `user_column` of the outer query, for reading
+    it with the user in one query (remember_role then spares role_of its own query)."""
+    return Subquery(
+        Membership.objects.filter(user_id=OuterRef(user_column)).order_by("pk").values("role")[:1]
+    )
+
+
+def remember_role(user: Any, role: str | None) -> None:
+    """Cache a role read together with the user (role_subquery) on the user object."""
+    user._reeldesk_role = role
 
 
 def role_of(user: Any) -> str | None:

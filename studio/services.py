@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from studio import roles
 from studio.errors import Conflict, InvalidInput
 from studio.models import ApiToken, Counter, Membership, StudioProfile, hash_token
 
@@ -57,9 +58,16 @@ def authenticate_api_token(raw: str) -> ApiToken | None:
     reveals nothing about the stored secret."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 128:
         return None
-    token = ApiToken.objects.active().select_related("user").filter(digest=hash_token(raw)).first()
+    token = (
+        ApiToken.objects.active()
+        .select_related("user")
+        .annotate(user_role=roles.role_subquery("user_id"))
+        .filter(digest=hash_token(raw))
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
+    roles.remember_role(token.user, token.user_role)  # type: ignore[attr-defined]
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

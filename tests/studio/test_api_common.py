@@ -232,3 +232,36 @@ def test_empty_values_sort_last_both_ways(owner, direction):
     # (the tie-break StableOrderingFilter adds).
     tail = sorted((o.pk for o in undated), reverse=bool(direction))
     assert [item["id"] for item in results] == dated + tail
+
+
+# --- The FilterSet backend ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_filterset_runs_only_when_a_filter_is_named(owner, monkeypatch):
+    from django_filters import FilterSet
+
+    built = []
+    original = FilterSet.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FilterSet, "__init__", counting)
+    mine = make_order(title="Mine", status="in_production")
+    other = make_order(title="Other", status="inquiry")
+    http = bearer_client(owner)
+
+    plain = http.get("/api/orders/?page=1&page_size=50&ordering=-created_at&search=")
+    assert plain.status_code == 200
+    assert sorted(o["id"] for o in plain.json()["results"]) == [mine.pk, other.pk]
+    assert built == []
+
+    filtered = http.get("/api/orders/?status=in_production")
+    assert [o["id"] for o in filtered.json()["results"]] == [mine.pk]
+    assert built == ["OrderFilter"]
+
+    refused = http.get("/api/orders/?client=abc")
+    assert refused.status_code == 400
+    assert "client" in refused.json()["error"]["fields"]
