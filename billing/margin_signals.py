@@ -1,7 +1,8 @@
 """What marks the stored margin rows stale: saves and deletes of every input of the
 margins and the monthly report (model signals), and studio.signals.costs_changed from
 the bulk paths that bypass them. Connected in BillingConfig.ready; each receiver only
-calls billing.services.margins.mark_dirty (one UPDATE per transaction)."""
+calls billing.services.margins.mark_dirty (one INSERT of a change marker per
+transaction: no shared row is locked)."""
 
 from __future__ import annotations
 

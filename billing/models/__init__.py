@@ -19,9 +19,11 @@ from billing.models.invoices import (
 )
 from billing.models.jobs import IdempotencyRecord, InvoiceEmail, InvoicePdfJob
 from billing.models.margins import (
+    MarginChange,
     MarginMissingNote,
     MarginMonth,
     MarginState,
+    MarginStateQuerySet,
     OrderMarginRow,
     OrderMonthMargin,
 )
@@ -41,9 +43,11 @@ __all__ = [
     "InvoiceLine",
     "InvoicePdfJob",
     "InvoiceQuerySet",
+    "MarginChange",
     "MarginMissingNote",
     "MarginMonth",
     "MarginState",
+    "MarginStateQuerySet",
     "OrderMarginRow",
     "OrderMonthMargin",
     "Payment",

@@ -3,9 +3,11 @@ kept as rows so that the margin list, the monthly report and the order margins r
 few indexed rows instead of adding up every order on each request (docs/costs.md).
 
 They are derived data: billing.services.margins.recompute() replaces them all in one
-transaction; nothing else writes them. Every change to an input bumps
-MarginState.generation; the rows are fresh while computed_generation equals it (and
-they were computed for today, since an open order's span grows each day).
+transaction; nothing else writes them. Every transaction that changes an input inserts
+one MarginChange row (an insert never waits for another transaction, unlike an update of
+a shared counter); the recompute deletes the markers it saw before reading the inputs,
+in the transaction that stores its rows. So the rows are fresh while no marker is left
+(and they were computed for today, since an open order's span grows each day).
 """
 
 from __future__ import annotations
@@ -17,17 +19,40 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from studio.models.base import load_singleton
+
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2, "default": Decimal(0)}
 
 
+class MarginChange(models.Model):
+    """A committed change to an input of the margins that the stored rows do not show yet.
+
+    Insert-only from the changing transactions (one row each, so they never wait for one
+    another); deleted only by the recompute that read the inputs after it committed."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("margin change")
+        verbose_name_plural = _("margin changes")
+
+    def __str__(self) -> str:
+        return f"margin change {self.pk}"
+
+
+class MarginStateQuerySet(models.QuerySet["MarginState"]):
+    def with_changes(self) -> MarginStateQuerySet:
+        """Say in the same query whether changes wait (MarginState.has_changes): one EXISTS
+        on the marker table, which holds only the changes not stored yet."""
+        return self.annotate(changes_waiting=models.Exists(MarginChange.objects.all()))
+
+
 class MarginState(models.Model):
-    """The one row (pk=1) saying how fresh the stored margin rows are."""
+    """The one row (pk=1) saying when the stored margin rows were computed, and which
+    worker computes them now. Written only by the recompute, never by a change."""
 
     SINGLETON = 1
 
-    generation = models.BigIntegerField(default=0)  # bumped by every change to an input
-    changed_at = models.DateTimeField(null=True, blank=True)
-    computed_generation = models.BigIntegerField(default=0)  # the generation the rows show
     computed_at = models.DateTimeField(null=True, blank=True)  # None: never computed
     computed_for = models.DateField(null=True, blank=True)  # the studio-local "today" used
     currency = models.CharField(max_length=3, blank=True)  # reporting currency of the rows
@@ -35,25 +60,37 @@ class MarginState(models.Model):
     order_count = models.PositiveIntegerField(default=0)
     # A worker computing now (claimed with a conditional update; stale after a while).
     claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_generation = models.BigIntegerField(default=0)
+
+    objects = MarginStateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("margin state")
         verbose_name_plural = _("margin state")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="margin_state_singleton")
+        ]
 
     def __str__(self) -> str:
-        return f"margins g{self.computed_generation}/{self.generation}"
+        return f"margins computed at {self.computed_at}"
+
+    @classmethod
+    def load(cls) -> MarginState:
+        """The state row (created on first use)."""
+        return load_singleton(cls)
+
+    @property
+    def has_changes(self) -> bool:
+        """Some committed change is not in the stored rows yet. Read from the annotation
+        of MarginState.objects.with_changes() (no query of its own), else asked."""
+        waiting = getattr(self, "changes_waiting", None)
+        return MarginChange.objects.exists() if waiting is None else bool(waiting)
 
     @property
     def computed(self) -> bool:
         return self.computed_at is not None
 
     def is_fresh(self, today: dt.date) -> bool:
-        return (
-            self.computed
-            and self.computed_generation >= self.generation
-            and self.computed_for == today
-        )
+        return self.computed and not self.has_changes and self.computed_for == today
 
 
 class OrderMarginRow(models.Model):

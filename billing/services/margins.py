@@ -6,13 +6,20 @@ margins of the API and the order page read a few indexed rows whatever the numbe
 orders (docs/costs.md, "Stored margins").
 
 - `mark_dirty()` is called for every change to an input (signals connected in
-  BillingConfig.ready, studio.signals.costs_changed for bulk paths): one UPDATE of the
-  generation counter per transaction, and after the commit one Celery message (the
-  doorbell; debounced, so a burst of saves costs one recompute).
+  BillingConfig.ready, studio.signals.costs_changed for bulk paths): one INSERT of a
+  MarginChange marker per transaction (never an UPDATE of a shared row: inserts of
+  distinct rows never wait for one another, so changing transactions are not serialized
+  and cannot deadlock on it), and after the commit one Celery message (the doorbell;
+  debounced, so a burst of saves costs one recompute). The marker commits with the
+  change, so a process dying right after the commit loses only the doorbell.
+- `recompute()` notes the markers that are committed *before* it reads any input and,
+  in the transaction that stores its rows, deletes exactly those. A change committed
+  meanwhile keeps its marker whatever its id (ids are handed out at insert, not at
+  commit), so the rows stay stale and are computed again.
 - `refresh()` is the task's body: it claims the recompute with a conditional update (two
-  workers never both compute), recomputes, and goes again while changes arrived during
-  the computation. Beat runs it every five minutes as the safety net (a lost message,
-  a new day: an open order's span grows with today).
+  workers never both compute), recomputes, and goes again while markers are left. Beat
+  runs it every five minutes as the safety net (a lost message, a new day: an open
+  order's span grows with today).
 - Reads never write. Rows that are stale are still shown, with their time
   (templates/billing/includes/margin_freshness.html). Before the first recompute a
   studio of at most SYNC_LIMIT orders is computed in memory on each read (exact, a fixed
@@ -64,9 +71,11 @@ from billing.margin import (
 from billing.models import (
     Expense,
     Invoice,
+    MarginChange,
     MarginMissingNote,
     MarginMonth,
     MarginState,
+    MarginStateQuerySet,
     OrderMarginRow,
     OrderMonthMargin,
     Payment,
@@ -89,13 +98,12 @@ MAX_ROUNDS = 3
 BATCH = 2_000
 
 
-def _state() -> QuerySet[MarginState]:
+def _state() -> MarginStateQuerySet:
     return MarginState.objects.filter(pk=MarginState.SINGLETON)
 
 
-def _ensure_state() -> MarginState:
-    state, _created = MarginState.objects.get_or_create(pk=MarginState.SINGLETON)
-    return state
+def _release(claimed_at: dt.datetime) -> None:
+    _state().filter(claimed_at=claimed_at).update(claimed_at=None)
 
 
 def studio_today(profile: StudioProfile) -> dt.date:
@@ -121,16 +129,13 @@ def _marked_in_this_transaction() -> bool:
 
 
 def mark_dirty() -> None:
-    """Note that an input of the margins changed: one UPDATE of the generation counter
-    (once per transaction) and a recompute queued after the commit. Cheap and
-    idempotent within a transaction; the bump rolls back with it."""
+    """Note that an input of the margins changed: one INSERT of a marker (once per
+    transaction; it takes no lock another transaction waits for) and a recompute queued
+    after the commit. Cheap and idempotent within a transaction; the marker rolls back
+    with it."""
     if connection.in_atomic_block and _marked_in_this_transaction():
         return
-    now = timezone.now()
-    if not _state().update(generation=F("generation") + 1, changed_at=now):
-        MarginState.objects.get_or_create(
-            pk=MarginState.SINGLETON, defaults={"generation": 1, "changed_at": now}
-        )
+    MarginChange.objects.create()
     if connection.in_atomic_block:
         # A fresh function object per transaction, so that this transaction can tell
         # whether it has already queued one (a rolled-back savepoint drops it).
@@ -238,20 +243,49 @@ def _insert(model: type[Model], rows: Sequence[dict[str, Any]]) -> int:
 
 @dataclass(frozen=True)
 class Recomputed:
-    generation: int
+    changes: int  # markers folded into the rows (deleted)
     orders: int
     months: int
     duration_ms: int
 
 
-def recompute(*, today: dt.date | None = None) -> Recomputed:
+class ClaimLost(Exception):
+    """Another recompute took the claim over (ours went stale, or a direct call): our
+    rows are not stored and our markers stay; theirs will be stored."""
+
+
+def _delete_markers(seen: Sequence[int]) -> None:
+    for first in range(0, len(seen), 900):  # SQLite's limit of query parameters
+        MarginChange.objects.filter(pk__in=seen[first : first + 900]).delete()
+
+
+def recompute(*, today: dt.date | None = None, claimed_at: dt.datetime | None = None) -> Recomputed:
     """Compute every order's margin and every month's figures with billing.margin and
     billing.reports, and replace the stored rows with them in one transaction. Always
-    recomputes (refresh() decides when); idempotent."""
+    recomputes (refresh() decides when); idempotent. Stores only under a claim:
+    refresh's (claimed_at), else it takes the claim over itself (seeds, bench, tests; a
+    worker computing meanwhile then stores nothing). Raises ClaimLost, having stored
+    nothing, when another recompute took the claim over before the end."""
+    if claimed_at is not None:
+        return _recompute(today=today, claimed_at=claimed_at)
+    MarginState.load()
+    claimed_at = timezone.now()
+    _state().update(claimed_at=claimed_at)
+    try:
+        return _recompute(today=today, claimed_at=claimed_at)
+    except BaseException:
+        if not connection.in_atomic_block:  # inside one, its rollback drops the claim
+            _release(claimed_at)
+        raise
+
+
+def _recompute(*, today: dt.date | None, claimed_at: dt.datetime) -> Recomputed:
     started = time.monotonic()
-    # The generation before reading any input: a change committed meanwhile bumps it
-    # past this, so the rows stay stale and the next round recomputes.
-    generation = _ensure_state().generation
+    # The markers committed before any input is read: their changes are all in what we
+    # read. Exactly these are deleted with the new rows; one committed meanwhile (an
+    # older id from a long transaction too) stays, so the rows stay stale and the next
+    # round recomputes. Never "ids up to the largest seen": ids are not commit order.
+    seen = list(MarginChange.objects.order_by("pk").values_list("pk", flat=True))
     profile = StudioProfile.load()
     today = today or studio_today(profile)
     book = compute_margins(today=today, profile=profile)
@@ -354,6 +388,22 @@ def recompute(*, today: dt.date | None = None) -> Recomputed:
         )
 
     with transaction.atomic():
+        duration_ms = int((time.monotonic() - started) * 1000)
+        # First, under the state row's lock: is the claim still ours?
+        if (
+            not _state()
+            .filter(claimed_at=claimed_at)
+            .update(
+                computed_at=timezone.now(),
+                computed_for=today,
+                currency=book.currency,
+                duration_ms=duration_ms,
+                order_count=len(order_rows),
+                claimed_at=None,
+            )
+        ):
+            raise ClaimLost
+        _delete_markers(seen)
         # An order deleted while we computed: its cascade already ran, skip its rows.
         alive = set(Order.objects.values_list("pk", flat=True))
         MarginMissingNote.objects.all().delete()
@@ -366,16 +416,6 @@ def recompute(*, today: dt.date | None = None) -> Recomputed:
             MarginMissingNote, [n for n in notes if n["order_id"] is None or n["order_id"] in alive]
         )
         _insert(MarginMonth, months)
-        duration_ms = int((time.monotonic() - started) * 1000)
-        _state().update(
-            computed_generation=generation,
-            computed_at=timezone.now(),
-            computed_for=today,
-            currency=book.currency,
-            duration_ms=duration_ms,
-            order_count=len(order_rows),
-            claimed_at=None,
-        )
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics for the planner: the rows were all just replaced.
         with connection.cursor() as cursor:
@@ -383,16 +423,16 @@ def recompute(*, today: dt.date | None = None) -> Recomputed:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     connection.margin_marked = None  # type: ignore[attr-defined]
     log.info("margins recomputed: %s orders in %s ms", len(order_rows), duration_ms)
-    return Recomputed(generation, len(order_rows), len(months), duration_ms)
+    return Recomputed(len(seen), len(order_rows), len(months), duration_ms)
 
 
 def refresh(*, force: bool = False) -> int:
     """Recompute when the rows are stale (or force): claim with a conditional update so
-    that only one worker computes, and go again while changes arrived meanwhile.
+    that only one worker computes, and go again while markers of changes are left.
     Idempotent; returns how many recomputes ran (0: fresh, or another worker has it)."""
     ran = 0
     for _round in range(MAX_ROUNDS):
-        state = _ensure_state()
+        state = MarginState.load()
         profile = StudioProfile.load()
         if not force and state.is_fresh(studio_today(profile)):
             return ran
@@ -400,14 +440,18 @@ def refresh(*, force: bool = False) -> int:
         claimed = (
             _state()
             .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - STALE_CLAIM))
-            .update(claimed_at=now, claimed_generation=state.generation)
+            .update(claimed_at=now)
         )
         if not claimed:
             return ran  # another worker is computing; it goes again if needed
         try:
-            recompute()
+            recompute(claimed_at=now)
+        except ClaimLost:
+            log.warning("margin recompute taken over by another worker; its rows are kept")
+            return ran
         except BaseException:
-            _state().filter(claimed_at=now).update(claimed_at=None)
+            # The markers are still there: the next message or the sweep computes again.
+            _release(now)
             raise
         ran += 1
         force = False
@@ -438,8 +482,9 @@ class Freshness:
 
 
 def read_state() -> MarginState:
-    """The state row, or an unsaved default when there is none (no write on a read)."""
-    return _state().first() or MarginState(pk=MarginState.SINGLETON)
+    """The state row with whether changes wait (one query), or an unsaved default when
+    there is none (no write on a read)."""
+    return _state().with_changes().first() or MarginState(pk=MarginState.SINGLETON)
 
 
 def freshness(profile: StudioProfile) -> Freshness:
@@ -642,6 +687,7 @@ def page_margins(rows: Sequence[OrderMarginRow]) -> list[OrderMargin]:
 
 __all__ = [
     "SYNC_LIMIT",
+    "ClaimLost",
     "Freshness",
     "Recomputed",
     "as_margin",

@@ -8,7 +8,7 @@ import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +19,14 @@ from django.utils.translation import gettext_lazy as _
 from studio.money import CURRENCY_CHOICES
 
 LANGUAGE_CHOICES = [("zh-hans", "简体中文"), ("en", "English")]
+
+SingleRow = TypeVar("SingleRow", bound=models.Model)
+
+
+def load_singleton(model: type[SingleRow]) -> SingleRow:
+    """The one row (pk=1) of a single-row model, created with its defaults on first use."""
+    row, _created = model._default_manager.get_or_create(pk=1)
+    return row
 
 
 def validate_time_zone(value: str) -> None:
@@ -88,8 +96,7 @@ class StudioProfile(models.Model):
         memo = _request_profile.get()
         if memo is not None:
             return copy.copy(memo)
-        profile, _created = cls.objects.get_or_create(pk=1)
-        return profile
+        return load_singleton(cls)
 
     @classmethod
     @contextmanager

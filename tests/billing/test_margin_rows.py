@@ -1,6 +1,7 @@
-"""Stored margin rows: equal to the engine, marked stale by every input, recomputed once
-per burst under a claim, and read by the pages without writing, in a fixed number of
-queries."""
+"""Stored margin rows: equal to the engine, marked stale by every input (a marker row, never
+a write to the state row), recomputed once per burst under a claim without losing a
+change that lands meanwhile, and read by the pages without writing, in a fixed number of
+queries. The concurrency on PostgreSQL: tests/integration/test_margin_marking.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from billing.models import (
     ExchangeRate,
     Expense,
     Invoice,
+    MarginChange,
     MarginMonth,
     MarginState,
     OrderMarginRow,
@@ -45,7 +46,11 @@ WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 def state() -> MarginState:
-    return MarginState.objects.get(pk=MarginState.SINGLETON)
+    return MarginState.objects.with_changes().get(pk=MarginState.SINGLETON)
+
+
+def fresh() -> bool:
+    return state().is_fresh(margins.studio_today(StudioProfile.load()))
 
 
 def varied_world(owner) -> dict[str, Order]:
@@ -203,7 +208,8 @@ def computed(owner, studio_profile):
     take = make_take(shot, tool, generated_on=dt.date(2026, 3, 5), cost=Decimal("3.00"))
     expense = overhead("2026-03-10", "50.00")
     margins.recompute()
-    assert state().is_fresh(margins.studio_today(StudioProfile.load()))
+    assert fresh()
+    assert not MarginChange.objects.exists()
     return {"order": order, "take": take, "tool": tool, "expense": expense, "owner": owner}
 
 
@@ -288,42 +294,51 @@ def _change(kind: str, world: dict) -> None:
     ],
 )
 def test_every_input_marks_the_rows_stale(computed, kind):
-    before = state().generation
     _change(kind, computed)
-    after = state()
-    assert after.generation > before
-    assert not after.is_fresh(margins.studio_today(StudioProfile.load()))
+    assert MarginChange.objects.count() == 1  # one marker for the whole transaction
+    assert state().has_changes
+    assert not fresh()
+
+
+def test_marking_inserts_one_marker_and_never_writes_the_state_row(computed):
+    with CaptureQueriesContext(connection) as ctx:
+        overhead("2026-03-12", "5.00")
+        overhead("2026-03-13", "6.00")
+    writes = _writes(ctx)
+    marker_inserts = [sql for sql in writes if "billing_marginchange" in sql]
+    assert len(marker_inserts) == 1
+    assert marker_inserts[0].lstrip().upper().startswith("INSERT")
+    assert not [sql for sql in ctx.captured_queries if "billing_marginstate" in sql["sql"]]
 
 
 def test_a_save_that_touches_no_input_keeps_the_rows_fresh(computed):
-    generation = state().generation
     computed["order"].save(update_fields=["updated_at"])
-    assert state().generation == generation
+    assert not MarginChange.objects.exists()
+    assert fresh()
 
 
-def test_a_burst_of_saves_is_one_update_and_one_recompute(
+def test_a_burst_of_saves_is_one_marker_and_one_recompute(
     computed, django_capture_on_commit_callbacks
 ):
     take = computed["take"]
-    generation = state().generation
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with transaction.atomic():
             for cost in range(1, 30):
                 take.cost = Decimal(cost)
                 take.save()
-        assert state().generation == generation + 1
+        assert MarginChange.objects.count() == 1
+        assert not fresh()
     rings = [c for c in callbacks if getattr(c, "__name__", "") == "ring"]
     assert len(rings) == 1
-    # Eager Celery: the doorbell ran the recompute, which is now fresh with the last cost.
-    fresh = state()
-    assert fresh.is_fresh(margins.studio_today(StudioProfile.load()))
+    # Eager Celery: the doorbell ran the recompute, which is now fresh with the last cost
+    # and has folded the marker in.
+    assert fresh()
+    assert not MarginChange.objects.exists()
     row = OrderMarginRow.objects.get(pk=computed["order"].pk)
     assert row.generation == Decimal("29.00")
 
 
 def test_a_rolled_back_change_does_not_mark(computed):
-    generation = state().generation
-
     def change_then_fail() -> None:
         with transaction.atomic():
             overhead("2026-03-12", "5.00")
@@ -331,7 +346,11 @@ def test_a_rolled_back_change_does_not_mark(computed):
 
     with pytest.raises(RuntimeError):
         change_then_fail()
-    assert state().generation == generation
+    assert not MarginChange.objects.exists()
+    assert fresh()
+    # The rolled-back savepoint took its doorbell along: the next change marks again.
+    overhead("2026-03-13", "5.00")
+    assert MarginChange.objects.count() == 1
 
 
 # --- Recompute claim ------------------------------------------------------------------
@@ -345,7 +364,8 @@ def test_refresh_leaves_a_claimed_recompute_to_its_worker(computed):
     overhead("2026-03-12", "5.00")
     MarginState.objects.filter(pk=1).update(claimed_at=timezone.now())
     assert margins.refresh() == 0
-    assert not state().is_fresh(margins.studio_today(StudioProfile.load()))
+    assert not fresh()
+    assert MarginChange.objects.count() == 1
 
 
 def test_refresh_takes_over_a_stale_claim(computed):
@@ -354,9 +374,9 @@ def test_refresh_takes_over_a_stale_claim(computed):
         claimed_at=timezone.now() - margins.STALE_CLAIM - dt.timedelta(seconds=1)
     )
     assert margins.refresh() == 1
-    fresh = state()
-    assert fresh.is_fresh(margins.studio_today(StudioProfile.load()))
-    assert fresh.claimed_at is None
+    assert fresh()
+    assert state().claimed_at is None
+    assert not MarginChange.objects.exists()
 
 
 def test_refresh_goes_again_when_changes_arrive_during_the_recompute(computed, monkeypatch):
@@ -367,13 +387,60 @@ def test_refresh_goes_again_when_changes_arrive_during_the_recompute(computed, m
     def with_a_change(**kwargs):
         calls.append(1)
         if len(calls) == 1:
-            # Another process saved while we computed (its own transaction, its own bump).
-            MarginState.objects.filter(pk=1).update(generation=F("generation") + 1)
+            # Another process saved while we computed: its marker is not among those the
+            # recompute saw before reading, so it survives the first round.
+            MarginChange.objects.create()
         return real(**kwargs)
 
     monkeypatch.setattr(margins, "compute_margins", with_a_change)
     assert margins.refresh() == 2
-    assert state().is_fresh(margins.studio_today(StudioProfile.load()))
+    assert fresh()
+    assert not MarginChange.objects.exists()
+
+
+def test_a_change_committed_late_with_an_older_marker_id_is_not_lost(computed, monkeypatch):
+    """Ids are handed out at insert, not at commit: a long transaction's marker can become
+    visible after a newer one. The recompute deletes the markers it saw, not "every id
+    up to the largest it saw"."""
+    for _ in range(3):
+        MarginChange.objects.create()
+    old_id = MarginChange.objects.order_by("pk").values_list("pk", flat=True)[1]
+    margins.recompute()
+    overhead("2026-03-12", "5.00")
+    newer = MarginChange.objects.get()
+    assert newer.pk > old_id
+    real = margins.compute_margins
+
+    def late_commit(**kwargs):
+        # The long transaction, which took its id before `newer`, commits now.
+        MarginChange.objects.create(pk=old_id)
+        return real(**kwargs)
+
+    monkeypatch.setattr(margins, "compute_margins", late_commit)
+    assert margins.recompute().changes == 1
+
+    assert list(MarginChange.objects.values_list("pk", flat=True)) == [old_id]
+    assert not fresh()
+
+
+def test_a_recompute_whose_claim_was_taken_over_stores_nothing(computed, monkeypatch):
+    overhead("2026-03-12", "5.00")
+    before = state()
+    real = margins.compute_margins
+
+    def taken_over(**kwargs):
+        # Our claim looked dead: another worker took it over while we computed.
+        MarginState.objects.filter(pk=1).update(claimed_at=timezone.now())
+        return real(**kwargs)
+
+    monkeypatch.setattr(margins, "compute_margins", taken_over)
+    assert margins.refresh() == 0
+
+    after = state()
+    assert after.computed_at == before.computed_at
+    assert after.claimed_at is not None  # still the other worker's
+    assert MarginChange.objects.count() == 1  # its change is still owed
+    assert not fresh()
 
 
 def test_a_new_day_makes_the_rows_stale(computed):
@@ -402,6 +469,16 @@ PAGES = [
 
 def _writes(ctx: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(WRITES)]
+
+
+def test_freshness_is_one_query(computed):
+    profile = StudioProfile.load()
+    with CaptureQueriesContext(connection) as ctx:
+        assert margins.freshness(profile).fresh
+    overhead("2026-03-12", "5.00")
+    with CaptureQueriesContext(connection) as stale_ctx:
+        assert margins.freshness(profile).stale
+    assert len(ctx.captured_queries) == len(stale_ctx.captured_queries) == 1
 
 
 @pytest.mark.parametrize(("route", "params"), PAGES)
