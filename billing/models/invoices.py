@@ -200,6 +200,13 @@ class Invoice(models.Model):
             models.Index(fields=["client", "-created_at"]),
             models.Index(fields=["order", "-created_at"]),
             models.Index(fields=["-issue_date", "-id"]),
+            # The invoice list's totals read only these columns: on PostgreSQL an
+            # index-only scan instead of the wide rows (frozen party details).
+            models.Index(
+                fields=["status", "currency", "kind", "due_date"],
+                include=["total", "amount_paid", "amount_credited"],
+                name="invoice_totals_idx",
+            ),
         ]
         constraints: ClassVar = [
             models.UniqueConstraint(
