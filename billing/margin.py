@@ -35,7 +35,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db.models import (
-    BigIntegerField,
     Case,
     CharField,
     Count,
@@ -46,11 +45,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.forms import period_range
@@ -59,6 +57,7 @@ from billing.models import Expense, Invoice
 from orders.models import Order, Take
 from studio.models import StudioProfile
 from studio.money import MINOR_UNITS, Money, quantize
+from studio.sql import exact_sum
 
 HUNDREDTHS = 100
 SECONDS = "seconds"
@@ -99,9 +98,7 @@ def local_date(value: dt.datetime | None, zone: dt.tzinfo) -> dt.date | None:
 # --- Database sums --------------------------------------------------------------------
 
 
-def hundredths(column: str, condition: Q | None = None) -> Any:
-    """SUM(column) in whole hundredths (exact on SQLite too), optionally filtered."""
-    return Sum(Cast(Round(F(column) * HUNDREDTHS), BigIntegerField()), filter=condition)
+hundredths = exact_sum  # SUM(column) in whole hundredths, exact on every database
 
 
 class DateText(Func):

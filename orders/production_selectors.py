@@ -25,7 +25,6 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Sum,
 )
 from django.db.models.functions import Cast, Coalesce, Round
 from django.http import Http404
@@ -34,7 +33,7 @@ from django.shortcuts import get_object_or_404
 from orders.models import Asset, Episode, Order, Shot, Take
 from studio import roles
 from studio.money import Money
-from studio.sql import InIds
+from studio.sql import InIds, exact_sum
 
 S = Shot.Status
 HUNDREDTHS = 100
@@ -169,8 +168,8 @@ def take_numbers(shot_ids: Sequence[int]) -> dict[int, TakeNumbers]:
         .values("shot_id", "currency")
         .annotate(
             n=Count("pk"),
-            seconds=Sum(hundredths(F("generated_seconds"))),
-            cents=Sum(hundredths(F("cost"))),
+            seconds=exact_sum(F("generated_seconds")),
+            cents=exact_sum(F("cost")),
             unpriced=Count("pk", filter=Q(cost__isnull=True)),
         )
         .order_by("shot_id", "currency")
@@ -269,8 +268,8 @@ def episode_summary(episode: Episode, user: Any) -> EpisodePage:
         .values("status")
         .annotate(
             n=Count("pk"),
-            runtime=Sum(hundredths(_runtime())),
-            planned=Sum(hundredths(F("planned_seconds"))),
+            runtime=exact_sum(_runtime()),
+            planned=exact_sum(F("planned_seconds")),
         )
     ):
         counts[row["status"]] = row["n"]
@@ -286,8 +285,8 @@ def episode_summary(episode: Episode, user: Any) -> EpisodePage:
         .values("currency")
         .annotate(
             n=Count("pk"),
-            seconds=Sum(hundredths(F("generated_seconds"))),
-            cents=Sum(hundredths(F("cost"))),
+            seconds=exact_sum(F("generated_seconds")),
+            cents=exact_sum(F("cost")),
             unpriced=Count("pk", filter=Q(cost__isnull=True)),
         )
         .order_by("currency")
@@ -400,8 +399,8 @@ def order_breakdown(order: Order, user: Any) -> Breakdown:
         .aggregate(
             shots=Count("pk", filter=counted),
             approved=Count("pk", filter=approved),
-            runtime=Sum(hundredths(_runtime()), filter=counted),
-            finished=Sum(hundredths(_runtime()), filter=approved),
+            runtime=exact_sum(_runtime(), counted),
+            finished=exact_sum(_runtime(), approved),
         )
     )
     summary.shots = totals["shots"] or 0
@@ -414,11 +413,11 @@ def order_breakdown(order: Order, user: Any) -> Breakdown:
         .values("tool_id", "tool__name", "currency")
         .annotate(
             n=Count("pk"),
-            seconds=Sum(hundredths(F("generated_seconds"))),
-            cents=Sum(hundredths(F("cost"))),
+            seconds=exact_sum(F("generated_seconds")),
+            cents=exact_sum(F("cost")),
             unpriced=Count("pk", filter=Q(cost__isnull=True)),
             selected=Count("pk", filter=Q(is_selected=True)),
-            selected_seconds=Sum(hundredths(F("generated_seconds")), filter=Q(is_selected=True)),
+            selected_seconds=exact_sum(F("generated_seconds"), Q(is_selected=True)),
             on_approved=Count("pk", filter=Q(shot__status=S.APPROVED)),
         )
         .order_by("tool__name", "currency")
@@ -475,7 +474,7 @@ def episode_rows(order: Order, user: Any) -> list[EpisodeRow]:
         .annotate(
             n=Count("pk", filter=counted),
             done=Count("pk", filter=Q(status=S.APPROVED)),
-            runtime=Sum(hundredths(_runtime()), filter=counted),
+            runtime=exact_sum(_runtime(), counted),
         )
     ):
         target = rows[row["episode_id"]]
@@ -487,7 +486,7 @@ def episode_rows(order: Order, user: Any) -> list[EpisodeRow]:
         .values("shot__episode_id", "currency")
         .annotate(
             n=Count("pk"),
-            cents=Sum(hundredths(F("cost"))),
+            cents=exact_sum(F("cost")),
             unpriced=Count("pk", filter=Q(cost__isnull=True)),
         )
         .order_by("shot__episode_id", "currency")
