@@ -8,19 +8,25 @@ database, never a loop over rows or a query per row):
   3 queries live for artists; for owners and producers shots by status and episodes
   over their runtime limit are live (2 queries), the per-model figures come with the
   business snapshot.
-- Money and Business (owners and producers only): one *business snapshot* of 13
-  queries (the 12-month report of billing.reports alone is 6), computed once and
-  cached for CACHE_TTL. It is invalidated explicitly: any save or delete of an
+- Money and Business (owners and producers only): one *business snapshot* of 8
+  queries, computed once and cached for CACHE_TTL. Its 12-month report comes from the
+  stored margin rows (billing.services.margins: their freshness and the month rows, 2
+  queries, the page shows when they are behind), as on the report page; before their
+  first recompute a small studio's report is computed here (5 queries more) and a large
+  one's waits for it. The snapshot is invalidated explicitly: any save or delete of an
   invoice, payment, expense, subscription, exchange rate, order, client, take or the
   studio profile bumps a version number in the cache (signals below), so the next
   dashboard recomputes it; bulk writes that send no signal (QuerySet.update,
-  bulk_create) show up within CACHE_TTL at most. The page says when it was computed.
-  Why a cache: the request/auth/bell overhead (5 queries) and "Needs attention" (5)
-  leave no room under the 15-query page budget for the snapshot, and its sums over
-  600,000 takes (the model window, the 12-month report) are the slow part of the page:
-  about 1 s cold against 60 ms warm on PostgreSQL with the large demo. The snapshot's
-  queries were merged where they scan the same rows (this month's and the 90-day
-  takes; the delivery and order-value figures), 16 -> 13.
+  bulk_create) show up within CACHE_TTL at most. A snapshot whose report is behind the
+  stored rows (recomputing, or not computed yet) is kept STALE_TTL only, since their
+  recompute sends no signal. The page says when it was computed.
+  Why a cache: the page without it is already 13 queries for an owner (profile,
+  session, user with its role and the bell: 4; "Needs attention": 5; Today and
+  Production: 4), so a cold page (21) is over the 15-query target, a warm one is not;
+  and its sums over 600,000 takes (the model window) are the slow part of the page. The
+  snapshot's queries were merged where they scan the same rows (this month's and the
+  90-day takes; the delivery and order-value figures; receivables and revenue per
+  client).
 
 Amounts are converted to the reporting currency with billing.fx, at the rate of the
 day the amount belongs to (its own date; today for receivables); what has no rate is
@@ -64,10 +70,12 @@ from billing.margin import (
     hundredths,
     load_converter,
     month_start,
+    months_back,
     next_month,
 )
 from billing.models import Expense, Invoice, Subscription
-from billing.reports import MonthlyReport, monthly_report
+from billing.reports import MonthlyReport, merge_missing, report_months
+from billing.services import margins as stored_margins
 from orders.models import Order, Shot, Take
 from orders.production_selectors import _runtime, visible_episodes, with_runtime
 from orders.production_selectors import hundredths as expr_hundredths
@@ -88,6 +96,7 @@ DELIVERY_WINDOW = dt.timedelta(days=90)
 MODEL_WINDOW_DAYS = 90
 VALUE_WINDOW = dt.timedelta(days=365)
 CACHE_TTL = 300
+STALE_TTL = 30  # a snapshot whose 12-month report is behind the stored margin rows
 VERSION_KEY = "dashboard:business:version"
 
 S = Order.Status
@@ -336,7 +345,10 @@ class Snapshot:
     renewals: list[Renewal]
     tools: list[ToolMonth]
     models: list[ModelEfficiency]
-    report: MonthlyReport
+    # The last REPORT_MONTHS months; None while a large studio waits for the first
+    # recompute of its stored margin rows (report_freshness says which).
+    report: MonthlyReport | None
+    report_freshness: stored_margins.Freshness
     delivered: int
     on_time: int
     with_due: int
@@ -365,11 +377,11 @@ class Snapshot:
 
     @property
     def this_month(self) -> Any:
-        return self.report.months[-1]
+        return self.report.months[-1] if self.report else None
 
     @property
     def last_month(self) -> Any:
-        return self.report.months[-2]
+        return self.report.months[-2] if self.report else None
 
     @property
     def on_time_rate(self) -> Decimal | None:
@@ -396,37 +408,85 @@ class Snapshot:
         return quantize(self.order_value_total / self.order_count, self.currency)
 
 
-def _aging(today: dt.date, converter: Converter, missing: dict[str, Decimal]) -> tuple:
-    """Outstanding amounts of unpaid invoices by how late they are. 1 query."""
-    due = F("total") - F("amount_paid") - F("amount_credited")
+def _invoices(today: dt.date, converter: Converter, missing: dict, other: dict) -> tuple:
+    """One query over invoices for two figures: the outstanding amounts of unpaid
+    invoices by how late they are (receivables aging; what has no rate goes to missing)
+    and each client's net revenue invoiced in the last 12 months, less credit notes
+    (what has no rate goes to other). Rows are grouped by both figures' keys, the key of
+    a figure an invoice is not part of being NULL; the amounts are summed back per
+    figure key here before they are converted, as two separate queries would give them."""
+    unpaid = Q(kind=Invoice.Kind.INVOICE, status__in=Invoice.OPEN_STATUSES)
+    invoiced = Q(
+        status__in=Invoice.COUNTING_STATUSES,
+        issue_date__gt=today - VALUE_WINDOW,
+        issue_date__lte=today,
+    )
     bucket = Case(
         When(Q(due_date__isnull=True) | Q(due_date__gte=today), then=Value("current")),
         When(due_date__gte=today - dt.timedelta(days=30), then=Value("1_30")),
         When(due_date__gte=today - dt.timedelta(days=60), then=Value("31_60")),
         default=Value("60_plus"),
     )
+    due = F("total") - F("amount_paid") - F("amount_credited")
     positive = Case(
         When(Q(total__gt=F("amount_paid") + F("amount_credited")), then=due),
         default=Value(Decimal(0)),
     )
+
+    def only(condition: Q, value: Any) -> Case:
+        return Case(When(condition, then=value), default=None)
+
     rows = (
-        Invoice.objects.unpaid()
-        .annotate(bucket=bucket)
+        Invoice.objects.filter(unpaid | invoiced)
+        .annotate(
+            bucket=only(unpaid, bucket),
+            rev_client=only(invoiced, F("client_id")),
+            rev_name=only(invoiced, F("client__name")),
+            rev_kind=only(invoiced, F("kind")),
+            rev_key=only(invoiced, day_key("issue_date", converter.currency)),
+        )
         .order_by()
-        .values("currency", "bucket")
-        .annotate(cents=Sum(Cast(Round(positive * 100), BigIntegerField())), n=Count("pk"))
+        .values("currency", "bucket", "rev_client", "rev_name", "rev_kind", "rev_key")
+        .annotate(
+            due_cents=Sum(Cast(Round(positive * 100), BigIntegerField()), filter=unpaid),
+            n=Count("pk", filter=unpaid),
+            rev_cents=hundredths("subtotal", invoiced),
+        )
     )
-    amounts = dict.fromkeys(AGING_BUCKETS, Decimal(0))
+    owed: dict[tuple[str, str], int] = defaultdict(int)
     counts = dict.fromkeys(AGING_BUCKETS, 0)
+    billed: dict[tuple[int, str, str, str, str], int] = defaultdict(int)
     for row in rows:
-        amount = from_hundredths(row["cents"])
-        counts[row["bucket"]] += row["n"]
-        converted = converter.convert(amount, row["currency"], today, what="invoice")
+        if row["bucket"] is not None:
+            owed[(row["currency"], row["bucket"])] += row["due_cents"] or 0
+            counts[row["bucket"]] += row["n"]
+        if row["rev_client"] is not None:
+            group = (row["rev_client"], row["rev_name"], row["rev_kind"], row["currency"])
+            billed[(*group, row["rev_key"])] += row["rev_cents"] or 0
+
+    amounts = dict.fromkeys(AGING_BUCKETS, Decimal(0))
+    for (currency, name), cents in owed.items():
+        amount = from_hundredths(cents)
+        converted = converter.convert(amount, currency, today, what="invoice")
         if converted is None:
-            missing[row["currency"]] = missing.get(row["currency"], Decimal(0)) + amount
+            missing[currency] = missing.get(currency, Decimal(0)) + amount
         else:
-            amounts[row["bucket"]] += converted
-    return amounts, counts
+            amounts[name] += converted
+
+    revenue: dict[int, Decimal] = defaultdict(Decimal)
+    names: dict[int, str] = {}
+    for (client_id, client_name, kind, currency, key), cents in billed.items():
+        amount = from_hundredths(cents)
+        converted = converter.convert(amount, currency, as_date(key), what="invoice")
+        if converted is None:
+            other[currency] = other.get(currency, Decimal(0)) + amount
+            continue
+        sign = -1 if kind == Invoice.Kind.CREDIT_NOTE else 1
+        revenue[client_id] += sign * converted
+        names[client_id] = client_name
+    ranked = sorted(revenue.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CLIENTS]
+    top = [TopClient(pk, names[pk], amount) for pk, amount in ranked if amount > 0]
+    return amounts, counts, top
 
 
 def _renewals(today: dt.date) -> list[Renewal]:
@@ -594,47 +654,53 @@ def _as_duration(value: Any) -> dt.timedelta:
     return dt.timedelta(microseconds=int(value or 0))
 
 
-def _top_clients(today: dt.date, converter: Converter, missing: dict) -> list[TopClient]:
-    """Clients by net revenue invoiced in the last 12 months (less credit notes). 1 query."""
-    start = today - VALUE_WINDOW
-    revenue: dict[int, Decimal] = defaultdict(Decimal)
-    names: dict[int, str] = {}
-    for row in (
-        Invoice.objects.issued()
-        .filter(issue_date__gt=start, issue_date__lte=today)
-        .annotate(key=day_key("issue_date", converter.currency))
-        .order_by()
-        .values("client_id", "client__name", "kind", "currency", "key")
-        .annotate(cents=hundredths("subtotal"))
-    ):
-        amount = from_hundredths(row["cents"])
-        converted = converter.convert(amount, row["currency"], as_date(row["key"]), what="invoice")
-        if converted is None:
-            missing[row["currency"]] = missing.get(row["currency"], Decimal(0)) + amount
-            continue
-        sign = -1 if row["kind"] == Invoice.Kind.CREDIT_NOTE else 1
-        revenue[row["client_id"]] += sign * converted
-        names[row["client_id"]] = row["client__name"]
-    ranked = sorted(revenue.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CLIENTS]
-    return [TopClient(pk, names[pk], amount) for pk, amount in ranked if amount > 0]
+def _report(
+    today: dt.date, converter: Converter, profile: StudioProfile
+) -> tuple[MonthlyReport | None, stored_margins.Freshness]:
+    """The last REPORT_MONTHS months of the monthly report, as the report page gets
+    them: from the stored month rows of billing.services.margins (2 queries: their
+    freshness and the rows). Before their first recompute (or while they are still in
+    a reporting currency the studio has just left), computed here like the live report
+    for a small studio (5 queries, with the snapshot's rates), None for a large one."""
+    fresh = stored_margins.freshness(profile)
+    if fresh.computed and fresh.currency == converter.currency:
+        report = stored_margins.stored_report(
+            end=today, months=REPORT_MONTHS, currency=fresh.currency
+        )
+        return report, fresh
+    if not (fresh.computed or fresh.live):
+        return None, fresh
+    own = Converter(converter.rates)  # the same rates, its own notes of what is missing
+    firsts = months_back(today, REPORT_MONTHS)
+    figures = report_months(
+        start=firsts[0], stop=next_month(firsts[-1]), converter=own, zone=profile.zone
+    )
+    report = MonthlyReport(
+        currency=own.currency, months=list(figures.values()), missing=merge_missing(own)
+    )
+    return report, fresh
 
 
 def compute_snapshot(*, now: dt.datetime, profile: StudioProfile) -> Snapshot:
-    """The money and business figures (see the module docstring). Read-only; 13
-    queries whatever the data size."""
+    """The money and business figures (see the module docstring). Read-only; 8 queries
+    whatever the data size once the margin rows are stored (13 before their first
+    recompute in a small studio, 8 in a large one)."""
     converter, profile = load_converter(profile)
     today = now.astimezone(profile.zone).date()
     missing: dict[str, Decimal] = {}
     other: dict[str, Decimal] = {}
-    aging, aging_counts = _aging(today, converter, missing)
+    aging, aging_counts, top = _invoices(today, converter, missing, other)
     renewals = _renewals(today)
     takes = _take_rows(today, converter.currency)
     tools = _tool_month(month_start(today), converter, other, takes)
     models = _models(converter, other, takes)
-    report = monthly_report(end=today, months=REPORT_MONTHS, profile=profile)
+    report, report_freshness = _report(today, converter, profile)
     delivery, order_count, order_total = _orders(now, today, converter, other)
-    top = _top_clients(today, converter, other)
-    unconverted = {*missing, *other, *(note.currency for note in report.missing)}
+    unconverted = {
+        *missing,
+        *other,
+        *(note.currency for note in (report.missing if report else [])),
+    }
     turnaround = delivery["turnaround"]
     return Snapshot(
         currency=converter.currency,
@@ -646,6 +712,7 @@ def compute_snapshot(*, now: dt.datetime, profile: StudioProfile) -> Snapshot:
         tools=tools,
         models=models,
         report=report,
+        report_freshness=report_freshness,
         delivered=delivery["delivered"],
         on_time=delivery["on_time"],
         with_due=delivery["with_due"],
@@ -684,8 +751,12 @@ def business_snapshot(*, now: dt.datetime, profile: StudioProfile) -> Snapshot:
             return found
     snapshot = compute_snapshot(now=now, profile=profile)
     if version >= 0:
+        # Stored margin rows that are behind (recomputing) or not there yet are caught
+        # up by the worker within seconds, without a signal that would invalidate this.
+        report = snapshot.report_freshness
+        ttl = CACHE_TTL if report.fresh or report.live else STALE_TTL
         try:
-            cache.set(key, snapshot, CACHE_TTL)
+            cache.set(key, snapshot, ttl)
         except Exception:
             log.warning("dashboard snapshot not cached", exc_info=True)
     return snapshot
@@ -799,8 +870,10 @@ def seconds_chart(snapshot: Snapshot) -> Chart | None:
     )
 
 
-def revenue_chart(snapshot: Snapshot) -> Chart:
+def revenue_chart(snapshot: Snapshot) -> Chart | None:
     report, currency = snapshot.report, snapshot.currency
+    if report is None:
+        return None
     return bar_line_chart(
         labels=[m.month.strftime("%Y-%m") for m in report.months],
         bars=[Series(_("Revenue invoiced (net)"), [m.invoiced for m in report.months])],

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +26,8 @@ from orders.forms import (
     attach_domain_error,
     client_suggestions,
 )
-from orders.models import Client, Order
+from orders.models import Client, Order, OrderQuerySet, PortalLink
+from orders.portal_tokens import token_for_nonce
 from orders.views.access import business_required, member_required
 from studio import roles
 from studio.errors import DomainError
@@ -212,12 +214,28 @@ def _transition_buttons(order: Order, user: Any) -> list[dict[str, Any]]:
     return buttons
 
 
+NOT_LOADED = object()
+
+
+def _with_portal_nonce(queryset: OrderQuerySet) -> OrderQuerySet:
+    """Orders with their active client link's nonce (portal_nonce, None without one):
+    the order page shows the link, and a subquery here spares it a query of its own."""
+    active = PortalLink.objects.active().filter(order=OuterRef("pk")).order_by("-created_at")
+    return queryset.annotate(portal_nonce=Subquery(active.values("nonce")[:1]))
+
+
 def _portal_url(request: HttpRequest, order: Order) -> str | None:
     """The client's link, for people who may send it (owners and producers)."""
     if not roles.can_manage_business(request.user):
         return None
-    link = portal.active_link(order)
-    return request.build_absolute_uri(portal.portal_path(link)) if link else None
+    nonce = getattr(order, "portal_nonce", NOT_LOADED)
+    path: str | None = None  # no active link
+    if nonce is NOT_LOADED:
+        link = portal.active_link(order)
+        path = portal.portal_path(link) if link else None
+    elif isinstance(nonce, str) and nonce:
+        path = reverse("portal", args=[token_for_nonce(nonce)])
+    return request.build_absolute_uri(path) if path else None
 
 
 def render_order_detail(
@@ -255,7 +273,9 @@ def render_order_detail(
 
 @member_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_order_detail(request, selectors.access_order(request.user, pk))
+    business = roles.can_manage_business(request.user)
+    queryset = _with_portal_nonce(Order.objects.all()) if business else None
+    return render_order_detail(request, selectors.access_order(request.user, pk, queryset=queryset))
 
 
 @member_required

@@ -1,20 +1,29 @@
 """The staff order pages keep one query budget at two data sizes: a small studio and one
 several times larger cost the same number of queries, at most BUDGET (the page target of
-issue 8; the margin section on the order page is measured apart, it is billing's)."""
+issue 8; the whole order page, billing's margin section included, is above it: see
+ORDER_PAGE_BUDGET)."""
 
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from billing import sections_margin
-from orders import extensions
+from billing.models import Expense
+from billing.services import margins
+from orders import extensions, portal
 from orders.models import Client, Order, OrderEvent
 from orders.selectors import BOARD_CARD_LIMIT
+from tests.billing.helpers import issued, line
 from tests.factories import ClientFactory
 from tests.orders.factories_pages import add_file, bulk_orders, make_order
+from tests.orders.factories_production import make_episode, make_shot, make_take, make_tool
 
 BUDGET = 15
 
@@ -136,18 +145,49 @@ def test_board_with_200_orders_shows_capped_columns_with_full_counts(owner_http)
 
 # --- The order page ---------------------------------------------------------------------
 
+# The whole staff order page for an owner, billing's sections included: 13 queries for the
+# page without the margin section (profile, session, user with its role: 3; the order with its
+# client link, deliverables, tags, timeline, client actions: 5; invoices: 1; production
+# summary: 3; the bell: 1) and 6 for the margin section with stored rows (their
+# freshness, the order's own figures line by line: 4, its stored overhead shares; 1 more
+# when an amount needs an exchange rate). Before the first recompute the section is
+# computed live: 8 (freshness and order count, then the engine focused on the order: 6
+# with overhead to share). Both are above the page target of 15: the order's takes and
+# invoices are read twice, for the margin (billing.margin.order_detail) and for the
+# production summary and the invoice list (orders.production_selectors,
+# billing.selectors), modules this page does not own.
+ORDER_PAGE_BUDGET = 19
+FIRST_ORDER_PAGE_BUDGET = 21
+ORDER_SIZES = [
+    {"events": 3, "files": 1, "takes": 2, "others": 0},
+    {"events": 60, "files": 9, "takes": 40, "others": 120},
+]
+
 
 @pytest.fixture
 def without_margin_section(monkeypatch):
-    """The order page without billing's margin section, whose cost its owner measures."""
+    """The order page without billing's margin section."""
+    # The page's own sections register when its views are first imported, which may be
+    # during this test's first request: import them now, or the list restored after the
+    # test would lack them.
+    from orders.views import production_pages  # noqa: F401
+
     providers = [
         p for p in extensions._staff_order_sections if p is not sections_margin.staff_order_section
     ]
     monkeypatch.setattr(extensions, "_staff_order_sections", providers)
 
 
-def _busy_order(owner, *, events: int, files: int) -> Order:
-    order = make_order(status=Order.Status.IN_PRODUCTION, tags=["promo", "抖音"])
+def _busy_order(owner, *, events: int, files: int, takes: int = 0, others: int = 0) -> Order:
+    """An order in production with timeline events, files, takes, a direct expense, an
+    issued invoice and a client link, in a studio with `others` more orders."""
+    day = timezone.localdate()
+    order = make_order(
+        status=Order.Status.IN_PRODUCTION,
+        tags=["promo", "抖音"],
+        accepted_at=timezone.now() - dt.timedelta(days=20),
+        currency="CNY",
+    )
     OrderEvent.objects.bulk_create(
         [
             OrderEvent(order=order, kind=OrderEvent.Kind.NOTE, actor=owner, message=f"Note {i}")
@@ -156,14 +196,40 @@ def _busy_order(owner, *, events: int, files: int) -> Order:
     )
     for i in range(files):
         add_file(order, owner, title=f"Cut {i % 3}")
+    shot = make_shot(make_episode(order))
+    tool = make_tool()
+    for i in range(takes):
+        make_take(shot, tool, number=i + 1, generated_on=day - dt.timedelta(days=i % 15))
+    direct, overhead = Expense.Category.MUSIC_LICENCE, Expense.Category.OTHER
+    Expense.objects.create(
+        spent_on=day,
+        amount=Decimal("30"),
+        currency="CNY",
+        category=direct,
+        order=order,
+        vendor="Epidemic",
+    )
+    Expense.objects.create(spent_on=day, amount=Decimal("99"), currency="CNY", category=overhead)
+    issued(owner, order=order, lines=[line(price="800.00")])
+    portal.rotate_link(actor=owner, order=order)
+    if others:
+        bulk_orders(others, clients=[ClientFactory()])
     return order
 
 
-@pytest.mark.parametrize(("events", "files"), [(3, 1), (60, 9)], ids=["small", "large"])
+def _order_page_queries(http, order: Order, assert_at_most, budget: int) -> int:
+    url = reverse("order-detail", args=[order.pk])
+    http.get(url)  # the first request of a session may set up its state
+    with assert_at_most(budget), CaptureQueriesContext(connection) as ctx:
+        assert http.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("size", ORDER_SIZES, ids=["small", "large"])
 def test_order_page_without_the_margin_section_stays_within_budget(
-    owner, owner_http, without_margin_section, django_assert_max_num_queries, events, files
+    owner, owner_http, without_margin_section, django_assert_max_num_queries, size
 ):
-    order = _busy_order(owner, events=events, files=files)
+    order = _busy_order(owner, **size)
     url = reverse("order-detail", args=[order.pk])
     owner_http.get(url)
 
@@ -173,11 +239,47 @@ def test_order_page_without_the_margin_section_stays_within_budget(
     assert response.status_code == 200
 
 
-def test_order_page_query_count_does_not_grow(owner, owner_http, without_margin_section):
-    small = _busy_order(owner, events=3, files=1)
-    large = _busy_order(owner, events=60, files=9)
+def test_order_page_query_count_does_not_grow(owner, owner_http, django_assert_max_num_queries):
+    """Margin rows stored (the usual state): the same queries at both sizes."""
+    counts = []
+    for size in ORDER_SIZES:
+        order = _busy_order(owner, **size)
+        margins.recompute()
+        counts.append(
+            _order_page_queries(owner_http, order, django_assert_max_num_queries, ORDER_PAGE_BUDGET)
+        )
+        body = owner_http.get(reverse("order-detail", args=[order.pk])).content.decode()
+        assert 'id="margin"' in body
+        assert "Epidemic" in body
+        link = portal.active_link(order)
+        assert link is not None
+        assert portal.portal_path(link) in body  # the client link, from the order's query
 
-    small_count = _count_queries(owner_http, reverse("order-detail", args=[small.pk]))
-    large_count = _count_queries(owner_http, reverse("order-detail", args=[large.pk]))
+    assert counts[0] == counts[1] <= ORDER_PAGE_BUDGET
 
-    assert large_count == small_count <= BUDGET
+
+def test_order_page_query_count_does_not_grow_before_the_first_recompute(
+    owner, owner_http, monkeypatch, django_assert_max_num_queries
+):
+    """Never recomputed: the margin section is computed live whatever the number of
+    orders (it used to switch at margins.SYNC_LIMIT orders, one query fewer above it)."""
+    monkeypatch.setattr(margins, "SYNC_LIMIT", 50)  # the small studio below, the large above
+    counts = []
+    for size in ORDER_SIZES:
+        order = _busy_order(owner, **size)
+        counts.append(
+            _order_page_queries(
+                owner_http, order, django_assert_max_num_queries, FIRST_ORDER_PAGE_BUDGET
+            )
+        )
+        section = next(
+            s
+            for s in owner_http.get(reverse("order-detail", args=[order.pk])).context[
+                "extra_sections"
+            ]
+            if s.context.get("margin")
+        )
+        assert section.context["margin"].shares  # its share of the month's overhead
+
+    assert Order.objects.count() > margins.SYNC_LIMIT
+    assert counts[0] == counts[1] <= FIRST_ORDER_PAGE_BUDGET

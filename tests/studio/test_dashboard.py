@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,7 +15,8 @@ from django.utils import timezone
 
 from billing import services
 from billing.margin import month_start
-from billing.models import ExchangeRate, Expense, Invoice, Subscription
+from billing.models import ExchangeRate, Expense, Invoice, MarginState, Subscription
+from billing.services import margins
 from orders.models import Order, Shot
 from studio import dashboard
 from studio.charts import Series
@@ -382,10 +384,27 @@ def _make_data(count: int, owner, artist) -> None:
             invoice(owner, price="100.00", due=day - dt.timedelta(days=i), client=clients[i % 3])
 
 
-# Warm: the page's target. Cold (owners and producers, before the snapshot is cached):
-# the warm page plus the snapshot's 13 queries (billing.reports' 12-month report is 6).
+# Queries of the whole page (issue 8: at most 15 and the same at every data size), with
+# the margin rows stored by the background recompute, the usual state. Warm: the business
+# snapshot comes from the cache. Cold (owners and producers: the cache is empty, or a save
+# invalidated the snapshot): the warm page plus the snapshot's 8 queries (it reads its
+# 12-month report from the stored margin rows: 2). The cold page is still above the
+# target: the warm page alone is 13 for an owner, 9 of them outside the dashboard's code
+# (profile, session, user with its role: 3; "Needs attention": 5; the bell: 1).
 WARM_BUDGET = 15
-COLD_BUDGET = 27
+COLD_BUDGET = 21
+# Before the first recompute a small studio's 12-month report is computed live: 5 more.
+FIRST_COLD_BUDGET = 26
+SIZES = (4, 40)  # orders added: the second studio is ten times larger
+
+
+def _cold_and_warm(http, budget: int, django_assert_max_num_queries) -> tuple[int, int]:
+    dashboard.invalidate()
+    with django_assert_max_num_queries(budget), CaptureQueriesContext(connection) as cold:
+        assert http.get(reverse("dashboard")).status_code == 200
+    with django_assert_max_num_queries(WARM_BUDGET), CaptureQueriesContext(connection) as warm:
+        assert http.get(reverse("dashboard")).status_code == 200
+    return len(cold), len(warm)
 
 
 @pytest.mark.parametrize("persona", ["owner", "producer", "artist"])
@@ -394,36 +413,105 @@ def test_dashboard_query_count_is_flat(
 ):
     """Cold and warm, a small studio and one ten times larger cost the same queries."""
     http = request.getfixturevalue(f"{persona}_http")
-    _make_data(4, owner, artist)
-    dashboard.invalidate()
-    with (
-        django_assert_max_num_queries(COLD_BUDGET),
-        CaptureQueriesContext(connection) as cold_small,
-    ):
-        assert http.get(reverse("dashboard")).status_code == 200
-    with CaptureQueriesContext(connection) as warm_small:
-        http.get(reverse("dashboard"))
-    _make_data(40, owner, artist)
-    dashboard.invalidate()
+    counts = []
+    for size in SIZES:
+        _make_data(size, owner, artist)
+        margins.recompute()
+        counts.append(_cold_and_warm(http, COLD_BUDGET, django_assert_max_num_queries))
 
-    with (
-        django_assert_max_num_queries(COLD_BUDGET),
-        CaptureQueriesContext(connection) as cold_large,
-    ):
-        assert http.get(reverse("dashboard")).status_code == 200
-    # Warm: the business snapshot comes from the cache (owners and producers).
-    with (
-        django_assert_max_num_queries(WARM_BUDGET),
-        CaptureQueriesContext(connection) as warm_large,
-    ):
-        assert http.get(reverse("dashboard")).status_code == 200
-
-    assert len(cold_large) == len(cold_small)
-    assert len(warm_large) == len(warm_small) <= WARM_BUDGET
+    assert counts[0] == counts[1]
+    cold, warm = counts[0]
     if persona == "artist":
-        assert len(cold_large) == len(warm_large)  # artists see no snapshot
+        assert cold == warm  # artists see no snapshot
     else:
-        assert len(cold_large) > len(warm_large)
+        assert cold > warm
+
+
+@pytest.mark.parametrize("persona", ["owner", "producer"])
+def test_dashboard_query_count_is_flat_before_the_first_margin_recompute(
+    request, owner, artist, studio_profile, django_assert_max_num_queries, persona
+):
+    http = request.getfixturevalue(f"{persona}_http")
+    counts = []
+    for size in SIZES:
+        _make_data(size, owner, artist)
+        counts.append(_cold_and_warm(http, FIRST_COLD_BUDGET, django_assert_max_num_queries))
+
+    assert not MarginState.objects.filter(computed_at__isnull=False).exists()
+    assert counts[0] == counts[1]
+
+
+def test_stored_report_gives_the_figures_of_the_live_one(owner, studio_profile):
+    day = today(studio_profile)
+    _make_data(6, owner, None)
+    last_month = month_start(day) - dt.timedelta(days=1)
+    old = invoice(owner, price="250.00", issue=last_month)
+    services.record_payment(
+        actor=owner, invoice=old, amount=Decimal("100.00"), method="cash", paid_on=day
+    )
+    live = snapshot(studio_profile)
+
+    margins.recompute()
+    kept = snapshot(studio_profile)
+
+    assert live.report_freshness.live
+    assert kept.report_freshness.computed
+    assert kept.report_freshness.fresh
+    assert kept.report == live.report
+    assert (kept.this_month.received, kept.last_month.invoiced) == (
+        Decimal("100.00"),
+        Decimal("250.00"),
+    )
+
+
+def test_stale_margin_rows_are_shown_with_their_time_and_cached_briefly(
+    owner, owner_http, studio_profile, monkeypatch
+):
+    day = today(studio_profile)
+    unpaid = invoice(owner, price="300.00", due=day)
+    margins.recompute()
+    services.record_payment(
+        actor=owner, invoice=unpaid, amount=Decimal("100.00"), method="cash", paid_on=day
+    )  # marks the rows stale; this test's transaction never commits, so no recompute
+    ttls = []
+
+    class Spy:
+        def get(self, key):
+            return cache.get(key)
+
+        def set(self, key, value, timeout):
+            ttls.append(timeout)
+            cache.set(key, value, timeout)
+
+    monkeypatch.setattr(dashboard, "cache", Spy())
+
+    response = owner_http.get(reverse("dashboard"))
+
+    snap = response.context["page"].snapshot
+    assert snap.receivable == Decimal("200.00")  # live
+    assert snap.this_month.received == Decimal(0)  # from the rows, until their recompute
+    assert "recomputing…" in response.content.decode()
+    assert ttls == [dashboard.STALE_TTL]
+
+
+def test_large_studio_before_the_first_recompute_says_so_and_writes_nothing(
+    owner, owner_http, studio_profile, monkeypatch
+):
+    invoice(owner, price="800.00", issue=today(studio_profile))
+    make_order(status=Order.Status.IN_PRODUCTION)
+    monkeypatch.setattr(margins, "SYNC_LIMIT", 0)  # more orders than it computes live
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = owner_http.get(reverse("dashboard"))
+
+    assert response.status_code == 200
+    assert not [q for q in ctx.captured_queries if not q["sql"].startswith("SELECT")]
+    snap = response.context["page"].snapshot
+    assert snap.report is None
+    assert response.context["page"].charts["revenue"] is None
+    body = response.content.decode()
+    assert "being computed for the first time" in body
+    assert 'data-section="business"' in body
 
 
 # --- Charts -----------------------------------------------------------------------------
