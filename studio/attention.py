@@ -11,22 +11,24 @@ and a link to where it can be dealt with, shown only to who may act on it:
 What clears by itself once dealt with is counted whatever its age (a webhook delivery
 sent again, a PDF rendered on retry, an invoice e-mail sent again successfully);
 failed reminders and notification e-mails cannot be redone, so only those of the last
-RECENT days are counted. Query budget: one query per line, at most five, whatever the
-data size.
+RECENT days are counted. Query budget: one query for the whole panel, whatever the data
+size (each line's figures are scalar subqueries of one SELECT: studio.sql.one_row).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from studio import roles
+from studio.sql import one_row, whole
 
 RECENT = dt.timedelta(days=7)
 # An issued invoice without its PDF after this long lost its render (see billing.delivery).
@@ -46,17 +48,23 @@ class Attention:
     url: str
 
 
-def _failed_webhooks() -> Attention | None:
+def _webhook_queries(now: dt.datetime, owner: bool) -> dict[str, QuerySet]:
     from studio.models import WebhookDelivery
 
-    row = WebhookDelivery.objects.filter(state=WebhookDelivery.State.FAILED).aggregate(
-        n=Count("pk"), first=Min("endpoint_id"), last=Max("endpoint_id")
-    )
-    n = row["n"]
+    failed = WebhookDelivery.objects.filter(state=WebhookDelivery.State.FAILED).order_by()
+    return {
+        "webhooks_n": failed.annotate(v=whole("COUNT", "pk")).values("v"),
+        "webhooks_first": failed.annotate(v=whole("MIN", "endpoint_id")).values("v"),
+        "webhooks_last": failed.annotate(v=whole("MAX", "endpoint_id")).values("v"),
+    }
+
+
+def _webhooks(found: dict[str, Any], owner: bool) -> Attention | None:
+    n = found["webhooks_n"]
     if not n:
         return None
-    if row["first"] == row["last"]:
-        url = reverse("webhook-detail", args=[row["first"]]) + "?state=failed"
+    if found["webhooks_first"] == found["webhooks_last"]:
+        url = reverse("webhook-detail", args=[found["webhooks_first"]]) + "?state=failed"
     else:
         url = reverse("webhook-list")
     text = ngettext("%(n)s webhook delivery failed", "%(n)s webhook deliveries failed", n) % {
@@ -71,7 +79,7 @@ def _invoice_url(n: int, first: int | None) -> str:
     return reverse("invoice-list")
 
 
-def _failed_pdfs(now: dt.datetime) -> Attention | None:
+def _pdf_queries(now: dt.datetime, owner: bool) -> dict[str, QuerySet]:
     from billing.models import Invoice, InvoiceEvent, InvoicePdfJob
 
     issued_a_while_ago = InvoiceEvent.objects.filter(
@@ -80,13 +88,20 @@ def _failed_pdfs(now: dt.datetime) -> Attention | None:
         created_at__lt=now - PDF_LATE,
         created_at__gte=now - PDF_RECENT,
     )
-    row = (
+    missing = (
         Invoice.objects.exclude(status=Invoice.Status.DRAFT)
         .filter(pdf_sha256="", issue_date__gte=(now - PDF_RECENT).date())
         .filter(Q(pdf_job__state=InvoicePdfJob.State.FAILED) | Exists(issued_a_while_ago))
-        .aggregate(n=Count("pk", distinct=True), first=Min("pk"))
+        .order_by()
     )
-    n = row["n"]
+    return {
+        "pdfs_n": missing.annotate(v=whole("COUNT", "pk", distinct=True)).values("v"),
+        "pdfs_first": missing.annotate(v=whole("MIN", "pk")).values("v"),
+    }
+
+
+def _pdfs(found: dict[str, Any], owner: bool) -> Attention | None:
+    n = found["pdfs_n"]
     if not n:
         return None
     text = ngettext(
@@ -94,10 +109,10 @@ def _failed_pdfs(now: dt.datetime) -> Attention | None:
         "%(n)s invoice PDFs are missing (their render failed or is late)",
         n,
     ) % {"n": n}
-    return Attention("pdfs", n, text, _invoice_url(n, row["first"]))
+    return Attention("pdfs", n, text, _invoice_url(n, found["pdfs_first"]))
 
 
-def _failed_invoice_emails() -> Attention | None:
+def _invoice_email_queries(now: dt.datetime, owner: bool) -> dict[str, QuerySet]:
     from billing.models import Invoice, InvoiceEmail
 
     sent_later = InvoiceEmail.objects.filter(
@@ -105,13 +120,20 @@ def _failed_invoice_emails() -> Attention | None:
         state=InvoiceEmail.State.SENT,
         created_at__gt=OuterRef("created_at"),
     )
-    row = (
+    failed = (
         InvoiceEmail.objects.filter(state=InvoiceEmail.State.FAILED)
         .exclude(invoice__status=Invoice.Status.VOID)
         .exclude(Exists(sent_later))
-        .aggregate(n=Count("invoice", distinct=True), first=Min("invoice"))
+        .order_by()
     )
-    n = row["n"]
+    return {
+        "emails_n": failed.annotate(v=whole("COUNT", "invoice_id", distinct=True)).values("v"),
+        "emails_first": failed.annotate(v=whole("MIN", "invoice_id")).values("v"),
+    }
+
+
+def _invoice_emails(found: dict[str, Any], owner: bool) -> Attention | None:
+    n = found["emails_n"]
     if not n:
         return None
     text = ngettext(
@@ -119,19 +141,23 @@ def _failed_invoice_emails() -> Attention | None:
         "%(n)s invoices could not be e-mailed",
         n,
     ) % {"n": n}
-    return Attention("invoice_emails", n, text, _invoice_url(n, row["first"]))
+    return Attention("invoice_emails", n, text, _invoice_url(n, found["emails_first"]))
 
 
-def _failed_reminders(now: dt.datetime, *, owner: bool) -> Attention | None:
+def _reminder_queries(now: dt.datetime, owner: bool) -> dict[str, QuerySet]:
     from studio.models import Reminder
 
-    money = Q()
-    for prefix in MONEY_REMINDER_PREFIXES:
-        money |= Q(kind__startswith=prefix)
     qs = Reminder.objects.filter(state=Reminder.State.FAILED, created_at__gte=now - RECENT)
     if not owner:
+        money = Q()
+        for prefix in MONEY_REMINDER_PREFIXES:
+            money |= Q(kind__startswith=prefix)
         qs = qs.filter(money)
-    n = qs.count()
+    return {"reminders_n": qs.order_by().annotate(v=whole("COUNT", "pk")).values("v")}
+
+
+def _reminders(found: dict[str, Any], owner: bool) -> Attention | None:
+    n = found["reminders_n"]
     if not n:
         return None
     text = ngettext(
@@ -143,12 +169,17 @@ def _failed_reminders(now: dt.datetime, *, owner: bool) -> Attention | None:
     return Attention("reminders", n, text, url)
 
 
-def _failed_notification_emails(now: dt.datetime) -> Attention | None:
+def _notification_email_queries(now: dt.datetime, owner: bool) -> dict[str, QuerySet]:
     from studio.models import Notification
 
-    n = Notification.objects.filter(
+    failed = Notification.objects.filter(
         email_state=Notification.EmailState.FAILED, created_at__gte=now - RECENT
-    ).count()
+    ).order_by()
+    return {"notification_emails_n": failed.annotate(v=whole("COUNT", "pk")).values("v")}
+
+
+def _notification_emails(found: dict[str, Any], owner: bool) -> Attention | None:
+    n = found["notification_emails_n"]
     if not n:
         return None
     text = ngettext(
@@ -159,20 +190,31 @@ def _failed_notification_emails(now: dt.datetime) -> Attention | None:
     return Attention("notification_emails", n, text, reverse("team"))
 
 
-def needs_attention(user: Any, *, now: dt.datetime | None = None) -> list[Attention]:
-    """What failed and who may act on it sees (see the module docstring)."""
+# (queries, line, owners only), in the order the panel shows them.
+_LINES: list[tuple[Callable[..., dict[str, QuerySet]], Callable[..., Attention | None], bool]] = [
+    (_webhook_queries, _webhooks, True),
+    (_pdf_queries, _pdfs, False),
+    (_invoice_email_queries, _invoice_emails, False),
+    (_reminder_queries, _reminders, False),
+    (_notification_email_queries, _notification_emails, True),
+]
+
+
+def needs_attention(
+    user: Any, *, now: dt.datetime | None = None, also: dict[str, QuerySet] | None = None
+) -> tuple[list[Attention], dict[str, Any]]:
+    """What failed and who may act on it sees (see the module docstring), and the values
+    of `also` (more one-value querysets a page wants: see studio.sql.one_row), in one
+    query."""
     now = now or timezone.now()
     owner = roles.is_owner(user)
-    if not roles.can_manage_business(user):
-        return []
-    found: list[Attention | None] = []
-    if owner:
-        found.append(_failed_webhooks())
-    found += [
-        _failed_pdfs(now),
-        _failed_invoice_emails(),
-        _failed_reminders(now, owner=owner),
-    ]
-    if owner:
-        found.append(_failed_notification_emails(now))
-    return [item for item in found if item is not None]
+    lines = []
+    if roles.can_manage_business(user):
+        lines = [(q, line) for q, line, owners_only in _LINES if owner or not owners_only]
+    wanted: dict[str, QuerySet] = {}
+    for queries, _line in lines:
+        wanted.update(queries(now, owner))
+    extra = dict(also or {})
+    found = one_row(**wanted, **{f"also_{name}": qs for name, qs in extra.items()})
+    panel = [item for _queries, line in lines if (item := line(found, owner)) is not None]
+    return panel, {name: found[f"also_{name}"] for name in extra}

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -202,8 +202,12 @@ def unsent_email_ids(*, older_than: dt.timedelta) -> list[int]:
 # --- Reading ----------------------------------------------------------------------------
 
 
+def unread(user: Any) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user, read_at__isnull=True)
+
+
 def unread_count(user: Any) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return unread(user).count()
 
 
 def mark_read(*, user: Any, notification_ids: Iterable[int] | None = None) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, Expression, F, Q, Sum
+from django.db.models import BigIntegerField, BooleanField, Expression, F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Round
 
 HUNDREDTHS = 100  # every amount and seconds column has two decimal places
@@ -54,3 +54,30 @@ class InIds(Expression):
         if connection.vendor == "postgresql":
             return f"{sql} = ANY(%s)", [*params, self.ids]
         return f"{sql} IN ({', '.join(['%s'] * len(self.ids))})", [*params, *self.ids]
+
+
+def whole(function: str, column: str, *, distinct: bool = False) -> Func:
+    """An aggregate over the whole filtered queryset, for one_row(): COUNT/MIN/MAX as a
+    plain function, so that Django adds no GROUP BY (`qs.annotate(n=whole("COUNT",
+    "pk")).values("n")` is `SELECT COUNT(id) AS n FROM … WHERE …`, one row)."""
+    if distinct:
+        return Func(F(column), function=function, template="%(function)s(DISTINCT %(expressions)s)")
+    return Func(F(column), function=function)
+
+
+def one_row(**values: QuerySet) -> dict[str, Any]:
+    """Several one-value querysets (one column, at most one row: see whole()) read in
+    one query, as scalar subqueries of one SELECT: a panel of counts from different tables
+    costs one round trip instead of one each. A subquery without a row gives None."""
+    if not values:
+        return {}
+    columns: list[str] = []
+    params: list[Any] = []
+    for name, queryset in values.items():
+        sql, query_params = queryset.query.sql_with_params()
+        columns.append(f"({sql}) AS {connection.ops.quote_name(name)}")
+        params.extend(query_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)
+        row = cursor.fetchone()
+    return dict(zip(values, row, strict=True))

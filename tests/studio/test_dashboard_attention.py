@@ -184,3 +184,16 @@ def test_the_panel_keeps_the_dashboard_query_count_flat(
     with CaptureQueriesContext(connection) as large:
         http.get(reverse("dashboard"))
     assert len(large) == len(small)
+
+
+def test_the_whole_panel_is_one_query(owner, producer):
+    from studio import roles
+    from studio.attention import needs_attention
+
+    _many_failures(owner, 5)
+    for user in (owner, producer):
+        roles.role_of(user)  # read with the user on a request (studio.auth_backends)
+        with CaptureQueriesContext(connection) as seen:
+            lines, _also = needs_attention(user)
+        assert len(seen) == 1
+        assert lines  # the failures are there, read by that one query
