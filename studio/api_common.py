@@ -26,13 +26,11 @@ import orjson
 from django import forms
 from django.conf import settings
 from django.core.exceptions import (
-    FieldDoesNotExist,
     PermissionDenied,
     RequestDataTooBig,
     SuspiciousOperation,
 )
-from django.db.models import F, Model, QuerySet
-from django.db.models.constants import LOOKUP_SEP
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils import timezone
@@ -57,6 +55,7 @@ from rest_framework.views import set_rollback
 
 from studio import roles
 from studio.errors import DomainError
+from studio.sql import ordering_term
 
 # Largest id a URL or a body may carry: bigger numbers cannot be database keys, and
 # SQLite raises OverflowError (a 500) when asked to look them up.
@@ -451,40 +450,6 @@ class StableOrderingFilter(OrderingFilter):
         if not ordering:
             return queryset
         return queryset.order_by(*(ordering_term(queryset.model, term) for term in ordering))
-
-
-def may_be_null(model: type[Model], path: str) -> bool:
-    """Whether `path` ("due_at", "episode__order_id", "-" stripped) can be NULL in a
-    query on `model`: a nullable column, or one reached through a nullable or many-valued
-    relation. Anything that is not a plain field path (an annotation) counts as nullable."""
-    parts = path.split(LOOKUP_SEP)
-    current: Any = model
-    for index, part in enumerate(parts):
-        try:
-            field: Any = current._meta.pk if part == "pk" else current._meta.get_field(part)
-        except FieldDoesNotExist:
-            return True
-        if field is None or getattr(field, "null", True) or field.many_to_many or field.one_to_many:
-            return True
-        if index < len(parts) - 1:
-            if not field.is_relation or not isinstance(field.related_model, type):
-                return True  # a transform such as created_at__year
-            current = field.related_model
-    return False
-
-
-def ordering_term(model: type[Model], term: str) -> Any:
-    """One ?ordering= term for order_by(), as an F() expression (a foreign key sorts by
-    its id column, not by the related model's ordering). Empty values (an order without a
-    due date) sort last both ways, on SQLite (which puts NULL first ascending) as on
-    PostgreSQL (first descending). Columns that cannot be NULL get no NULLS LAST, so that
-    the database may walk an index such as orders (created_at DESC, id DESC): NULLS LAST
-    on a descending key would make PostgreSQL sort the whole table instead."""
-    name = term.lstrip("-")
-    nulls_last = True if may_be_null(model, name) else None
-    if term.startswith("-"):
-        return F(name).desc(nulls_last=nulls_last)
-    return F(name).asc(nulls_last=nulls_last)
 
 
 class CheckedSearchFilter(SearchFilter):

@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, Expression, F, Func, Q, QuerySet, Sum
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Expression,
+    F,
+    Func,
+    Model,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Cast, Round
 
 HUNDREDTHS = 100  # every amount and seconds column has two decimal places
@@ -81,3 +93,37 @@ def one_row(**values: QuerySet) -> dict[str, Any]:
         cursor.execute("SELECT " + ", ".join(columns), params)
         row = cursor.fetchone()
     return dict(zip(values, row, strict=True))
+
+
+def may_be_null(model: type[Model], path: str) -> bool:
+    """Whether `path` ("due_at", "episode__order_id", "-" stripped) can be NULL in a
+    query on `model`: a nullable column, or one reached through a nullable or many-valued
+    relation. Anything that is not a plain field path (an annotation) counts as nullable."""
+    parts = path.split(LOOKUP_SEP)
+    current: Any = model
+    for index, part in enumerate(parts):
+        try:
+            field: Any = current._meta.pk if part == "pk" else current._meta.get_field(part)
+        except FieldDoesNotExist:
+            return True
+        if field is None or getattr(field, "null", True) or field.many_to_many or field.one_to_many:
+            return True
+        if index < len(parts) - 1:
+            if not field.is_relation or not isinstance(field.related_model, type):
+                return True  # a transform such as created_at__year
+            current = field.related_model
+    return False
+
+
+def ordering_term(model: type[Model], term: str) -> Any:
+    """One ?ordering= term for order_by(), as an F() expression (a foreign key sorts by
+    its id column, not by the related model's ordering). Empty values (an order without a
+    due date) sort last both ways, on SQLite (which puts NULL first ascending) as on
+    PostgreSQL (first descending). Columns that cannot be NULL get no NULLS LAST, so that
+    the database may walk an index such as orders (created_at DESC, id DESC): NULLS LAST
+    on a descending key would make PostgreSQL sort the whole table instead."""
+    name = term.lstrip("-")
+    nulls_last = True if may_be_null(model, name) else None
+    if term.startswith("-"):
+        return F(name).desc(nulls_last=nulls_last)
+    return F(name).asc(nulls_last=nulls_last)

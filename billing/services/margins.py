@@ -43,7 +43,6 @@ from django.db.models import (
     DateField,
     DateTimeField,
     DecimalField,
-    F,
     JSONField,
     Max,
     Min,
@@ -83,6 +82,7 @@ from billing.models import (
 from billing.reports import MonthFigures, MonthlyReport, merge_missing, report_months
 from orders.models import Order, Take
 from studio.models import StudioProfile
+from studio.sql import ordering_term
 
 log = logging.getLogger(__name__)
 
@@ -544,8 +544,9 @@ def filtered_rows(filters: MarginFilters, *, today: dt.date) -> QuerySet[OrderMa
         ).values("order_id")
         qs = qs.filter(Q(span_start__lt=end, span_end__gte=start) | Q(pk__in=generated))
     by, descending = SORTS.get(filters.sort, SORTS["-margin"])
-    column = F(by).desc(nulls_last=True) if descending else F(by).asc(nulls_last=True)
-    return qs.order_by(column, "reference")
+    # Empty percentages last both ways; the margin is never empty, so no NULLS LAST there:
+    # the database then walks an index in the asked order and stops at the page's end.
+    return qs.order_by(ordering_term(OrderMarginRow, f"-{by}" if descending else by), "reference")
 
 
 MONEY_COLUMNS = ("revenue", "generation", "direct", "overhead", "margin")

@@ -25,10 +25,8 @@ from studio.api_common import (
     date_text,
     datetime_text,
     decimal_text,
-    may_be_null,
-    ordering_term,
 )
-from studio.sql import InIds
+from studio.sql import InIds, may_be_null, ordering_term
 from tests.orders.factories_api import bearer_client, make_order
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
