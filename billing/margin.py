@@ -40,8 +40,10 @@ from django.db.models import (
     Count,
     DateField,
     DateTimeField,
+    Exists,
     F,
     Func,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -835,35 +837,150 @@ def load_rates(quote: str, needs: dict[str, tuple[dt.date, dt.date]]) -> RateTab
     return table
 
 
-def order_detail(*, order_id: int, profile: StudioProfile) -> OrderMargin | None:
-    """One order's own figures, line by line: revenue (invoice lines or price),
-    generation by tool and direct expenses, converted with the same rules as
-    compute_margins — but without its overhead share, which depends on every other
-    order (the stored rows have it: billing.services.margins). Five queries at most,
-    whatever the size of the studio; rates only for this order's currencies and days.
-    None when the order does not exist."""
-    reporting, zone = profile.reporting_currency, profile.zone
-    rows = list(with_span_ends(Order.objects.filter(pk=order_id)).order_by().values(*ORDER_FIELDS))
-    if not rows:
-        return None
-    row = rows[0]
-    results = {order_id: _new_margin(row, reporting)}
-    take_rows = list(
-        Take.objects.filter(**{_take_order(): order_id})
-        .annotate(
-            key=day_key("generated_on", reporting), cur=F("currency"), tool_label=F("tool__name")
+def _order_row(order: Order) -> dict[str, Any]:
+    """The order as values(*ORDER_FIELDS) of with_span_ends, from the instance the page
+    has already read (no query)."""
+    S = Order.Status
+    ended_at: dt.datetime | None = None
+    if order.status in (S.DELIVERED, S.COMPLETED):
+        ended_at = order.delivered_at or order.completed_at or order.status_changed_at
+    elif order.status == S.CANCELLED:
+        ended_at = order.status_changed_at
+    return {
+        "id": order.pk,
+        "reference": order.reference,
+        "title": order.title,
+        "status": order.status,
+        "client_id": order.client_id,
+        "client__name": order.client.name,
+        "price": order.price,
+        "currency": order.currency,
+        "accepted_at": order.accepted_at,
+        "ended_at": ended_at,
+        "priced_at": order.accepted_at or order.created_at,
+    }
+
+
+def _order_take_rows(order: Order, reporting: str) -> list[dict[str, Any]]:
+    """The order's take sums as compute_margins groups them (per day key, currency and
+    tool name), from the per-day sums the order page shares with its production summary
+    (orders.production_selectors.order_take_sums): whole hundredths add up exactly."""
+    from orders.production_selectors import order_take_sums
+
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in order_take_sums(order):
+        day: dt.date = row["generated_on"]
+        key = day.isoformat()[: 7 if row["currency"] == reporting else 10]
+        group = groups.setdefault(
+            (key, row["currency"], row["tool__name"]),
+            {
+                _take_order(): order.pk,
+                "key": key,
+                "cur": row["currency"],
+                "tool_label": row["tool__name"],
+                "n": 0,
+                "seconds": 0,
+                "cents": 0,
+                "unpriced": 0,
+            },
         )
+        for name in ("n", "seconds", "cents", "unpriced"):
+            group[name] += row[name] or 0
+    return list(groups.values())
+
+
+def _order_issued_invoices(order: Order) -> list[dict[str, Any]]:
+    """_issued_invoices of the order, from the invoices the order page's invoice section
+    has read (billing.selectors.order_invoices)."""
+    from billing.selectors import order_invoices
+
+    issued = [doc for doc in order_invoices(order) if doc.status in Invoice.COUNTING_STATUSES]
+    issued.sort(key=lambda doc: (doc.issue_date or dt.date.min, doc.pk))
+    return [
+        {
+            "id": doc.pk,
+            "order_id": doc.order_id,
+            "number": doc.number,
+            "kind": doc.kind,
+            "issue_date": doc.issue_date,
+            "currency": doc.currency,
+            "subtotal": doc.subtotal,
+        }
+        for doc in issued
+    ]
+
+
+def _others_in_months(
+    order_id: int, months: Iterable[dt.date], *, zone: dt.tzinfo
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The other orders that weigh in the overhead of these months, with their span
+    fields and their seconds per month (m0, m1, … in whole hundredths; None: no take
+    that month). One query: orders whose span may touch the months (accepted before
+    they end, not ended before they start: spans_may_touch) or with takes in them."""
+    ordered = sorted(months)
+    first, last = ordered[0], next_month(ordered[-1])
+    after = dt.datetime.combine(last, dt.time(), tzinfo=zone)
+    before = dt.datetime.combine(first, dt.time(), tzinfo=zone)
+    order_takes = Take.objects.filter(**{_take_order(): OuterRef("pk")})
+    names = [f"m{index}" for index in range(len(ordered))]
+    per_month = {
+        name: Subquery(
+            order_takes.filter(generated_on__gte=month, generated_on__lt=next_month(month))
+            .order_by()
+            .values(_take_order())
+            .annotate(seconds=hundredths("generated_seconds"))
+            .values("seconds")
+        )
+        for name, month in zip(names, ordered, strict=True)
+    }
+    rows = (
+        with_span_ends(Order.objects.exclude(pk=order_id))
+        .filter(
+            Q(accepted_at__lt=after, ended_at__isnull=True)
+            | Q(accepted_at__lt=after, ended_at__gte=before)
+            | Exists(order_takes.filter(generated_on__gte=first, generated_on__lt=last))
+        )
+        .annotate(**per_month)
         .order_by()
-        .values(_take_order(), "key", "cur", "tool_label")
-        .annotate(
-            n=Count("pk"),
-            seconds=hundredths("generated_seconds"),
-            cents=hundredths("cost"),
-            unpriced=Count("pk", filter=Q(cost__isnull=True)),
-        )
+        .values(*SPAN_FIELDS, *names)
     )
-    lines = _expense_lines(Q(order_id=order_id))
-    docs = _issued_invoices(Q(order_id=order_id))
+    return cast("list[dict[str, Any]]", list(rows)), names
+
+
+def order_detail(
+    *, order: Order, profile: StudioProfile, overhead: bool = False, today: dt.date | None = None
+) -> OrderMargin:
+    """One order's figures, line by line: revenue (invoice lines or price), generation by
+    tool and direct expenses, converted with the same rules as compute_margins; with
+    overhead=True its share of the overhead too, exactly as compute_margins(orders=<this
+    order>) computes it (else the stored rows have it: billing.services.margins).
+
+    Reads the order from the instance and its takes and invoices through the order
+    page's shared reads (orders.production_selectors.read_once: no query when the page's
+    other sections have read them, one each otherwise); then its expenses (1), the rates
+    its amounts need (1, none when all are in the reporting currency) and, with overhead,
+    the other orders of the months whose overhead it shares (1, none without overhead
+    in those months). Whatever the size of the studio."""
+    reporting, zone = profile.reporting_currency, profile.zone
+    today = today or timezone.now().astimezone(zone).date()
+    order_id = order.pk
+    row = _order_row(order)
+    rows = [row]
+    results = {order_id: _new_margin(row, reporting)}
+    take_rows = _order_take_rows(order, reporting)
+    docs = _order_issued_invoices(order)
+    span = order_span(row, today=today, zone=zone)
+
+    # The months whose overhead it shares: its span and its take months (compute_margins).
+    expense_filter = Q(order_id=order_id)
+    if overhead:
+        take_months = {month_start(as_date(take["key"])) for take in take_rows}
+        firsts = ([span[0]] if span else []) + list(take_months)
+        lasts = ([span[1]] if span else []) + [month_end(m) for m in take_months]
+        if firsts:
+            start, end = month_start(min(firsts)), next_month(max(lasts))
+            expense_filter |= Q(order__isnull=True, spent_on__gte=start, spent_on__lt=end)
+    lines = _expense_lines(expense_filter)
 
     needs: dict[str, tuple[dt.date, dt.date]] = {}
 
@@ -882,18 +999,42 @@ def order_detail(*, order_id: int, profile: StudioProfile) -> OrderMargin | None
         need(doc["currency"], doc["issue_date"])
     converter = Converter(load_rates(reporting, needs))
 
-    _seconds, take_months, tools = _book_takes(take_rows, results, converter, by_tool=True)
+    seconds, take_months_of, tools = _book_takes(take_rows, results, converter, by_tool=True)
+    months: dict[dt.date, MonthOverhead] = {}
 
-    def book(owner: int | None, _day: dt.date, converted: Decimal | None) -> None:
-        if owner in results and converted is not None:
+    def book(owner: int | None, day: dt.date, converted: Decimal | None) -> None:
+        if owner is None:
+            bucket = months.setdefault(month_start(day), MonthOverhead(month_start(day)))
+            if converted is None:
+                bucket.incomplete = True
+            else:
+                bucket.amount += converted
+        elif owner in results and converted is not None:
             results[owner].direct += converted
 
     _book_expense_lines(lines, results, converter, book)
+    if months:
+        spans = {order_id: span}
+        others, names = _others_in_months(order_id, months, zone=zone)
+        after = dt.datetime.combine(next_month(max(months)), dt.time(), tzinfo=zone)
+        before = dt.datetime.combine(min(months), dt.time(), tzinfo=zone)
+        for other in others:
+            for name, month in zip(names, sorted(months), strict=True):
+                if other[name] is not None:
+                    seconds[month][other["id"]] += from_hundredths(other[name])
+            accepted_at, ended_at = other["accepted_at"], other["ended_at"]
+            if (
+                accepted_at is not None
+                and accepted_at < after
+                and (ended_at is None or ended_at >= before)
+            ):
+                spans[other["id"]] = order_span(other, today=today, zone=zone)
+        _allocate(months, spans, seconds, results, reporting)
     _revenue(results, rows, docs, converter, zone)
     result = results[order_id]
     result.tools = _tool_costs(tools.get(order_id, {}))
-    result.span = order_span(row, today=timezone.now().astimezone(zone).date(), zone=zone)
-    result.take_months = take_months.get(order_id, set())
+    result.span = span
+    result.take_months = take_months_of.get(order_id, set())
     result.missing = [note for note in converter.missing if note.order_id == order_id]
     return result
 

@@ -17,6 +17,7 @@ from billing.forms import InvoiceFilters, period_range
 from billing.models import Invoice, InvoiceEvent, Payment
 from billing.models.invoices import today_in_studio
 from orders.models import Client, Order
+from orders.production_selectors import read_once
 from studio.money import Money
 from studio.sql import exact_sum
 
@@ -153,13 +154,24 @@ class OrderBilling:
         return order.price - self.invoiced
 
 
+def order_invoices(order: Order) -> list[Invoice]:
+    """The order's invoices and credit notes, drafts and void ones included, newest
+    first. One query, read once per order page (the invoices and the margin sections
+    both need them: orders.production_selectors.read_once)."""
+    return read_once(
+        order,
+        "billing.invoices",
+        lambda: list(
+            Invoice.objects.filter(order_id=order.pk)
+            .select_related("credited_invoice")
+            .order_by(F("issue_date").desc(nulls_first=True), "-pk")
+        ),
+    )
+
+
 def order_billing(order: Order) -> OrderBilling:
     """The order's invoices and credit notes and what they add up to. One query."""
-    documents = list(
-        Invoice.objects.filter(order=order)
-        .select_related("credited_invoice")
-        .order_by(F("issue_date").desc(nulls_first=True), "-pk")
-    )
+    documents = order_invoices(order)
     result = OrderBilling(invoices=documents)
     for doc in documents:
         if doc.purpose == Invoice.Purpose.DEPOSIT and doc.status != Invoice.Status.VOID:

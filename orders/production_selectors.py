@@ -10,10 +10,10 @@ SQLite too, where decimals are stored as floating point.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db.models import (
     BigIntegerField,
@@ -382,50 +382,112 @@ def with_runtime(shots: QuerySet[Shot]) -> QuerySet[Shot]:
     return shots.annotate(chosen=FilteredRelation("takes", condition=Q(takes__is_selected=True)))
 
 
-def order_breakdown(order: Order, user: Any) -> Breakdown:
-    """The order's production numbers (three queries whatever its size). For an artist,
-    the numbers of their own shots."""
-    summary = Breakdown()
-    shots = Shot.objects.for_user(user).filter(episode__order=order)
-    if roles.can_manage_business(user):
-        summary.episodes = Episode.objects.filter(order=order).count()
-    else:
-        summary.episodes = visible_episodes(user).filter(order=order).count()
-    counted = ~Q(status=S.OMITTED)
-    approved = Q(status=S.APPROVED)
-    totals = (
-        with_runtime(shots)
-        .order_by()
-        .aggregate(
-            shots=Count("pk", filter=counted),
-            approved=Count("pk", filter=approved),
-            runtime=exact_sum(_runtime(), counted),
-            finished=exact_sum(_runtime(), approved),
-        )
-    )
-    summary.shots = totals["shots"] or 0
-    summary.approved = totals["approved"] or 0
-    summary.runtime = from_hundredths(totals["runtime"])
-    summary.finished_seconds = from_hundredths(totals["finished"])
-    takes = (
-        Take.objects.filter(shot__in=shots)
-        .order_by()
-        .values("tool_id", "tool__name", "currency")
+# --- What the staff order page reads once ------------------------------------------------
+
+T = TypeVar("T")
+
+
+def open_page_reads(order: Order) -> None:
+    """Let the sections of one order page share what one of them has read (read_once):
+    the order page (orders.views.order_pages) opens this memo on the order it fetched for
+    the request, so it lives as long as the request; nothing else opens it."""
+    order.page_reads = {}  # type: ignore[attr-defined]
+
+
+def read_once(order: Order, key: str, read: Callable[[], T]) -> T:
+    """read(), once per order page: the production summary and billing's invoice and
+    margin sections need the same takes and invoices of the order. Without an open memo
+    (any other caller) it simply reads, so that a caller that changes rows in between
+    never gets stale ones."""
+    memo = getattr(order, "page_reads", None)
+    if not isinstance(memo, dict):
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return cast("T", memo[key])
+
+
+def _take_sums(takes: QuerySet[Take]) -> list[dict[str, Any]]:
+    """takes summed per tool, currency and day, sums in whole hundredths."""
+    selected = Q(is_selected=True)
+    return list(
+        takes.order_by()
+        .values("tool_id", "tool__name", "currency", "generated_on")
         .annotate(
             n=Count("pk"),
             seconds=exact_sum(F("generated_seconds")),
             cents=exact_sum(F("cost")),
             unpriced=Count("pk", filter=Q(cost__isnull=True)),
-            selected=Count("pk", filter=Q(is_selected=True)),
-            selected_seconds=exact_sum(F("generated_seconds"), Q(is_selected=True)),
+            selected=Count("pk", filter=selected),
+            selected_seconds=exact_sum(F("generated_seconds"), selected),
             on_approved=Count("pk", filter=Q(shot__status=S.APPROVED)),
         )
-        .order_by("tool__name", "currency")
     )
+
+
+def order_take_sums(order: Order) -> list[dict[str, Any]]:
+    """All the order's takes summed per tool (tool_id, tool__name), currency and day
+    (generated_on): n, seconds, cents (whole hundredths, None when no take has a cost),
+    unpriced, selected, selected_seconds, on_approved. One query, read once per order
+    page: the production summary sums them per tool, billing's margin per day."""
+    return read_once(
+        order,
+        "orders.take_sums",
+        lambda: _take_sums(Take.objects.filter(shot__episode__order_id=order.pk)),
+    )
+
+
+def order_breakdown(order: Order, user: Any) -> Breakdown:
+    """The order's production numbers (two queries whatever its size: episodes and shots,
+    then the takes, which the order page shares with billing's margin section). For an
+    artist, the numbers of their own shots."""
+    summary = Breakdown()
+    business = roles.can_manage_business(user)
+    episodes = Episode.objects.filter(order=order)
+    mine = Q()
+    if not business:
+        episodes = visible_episodes(user).filter(order=order)
+        # Shot.objects.for_user for an artist (no role at all: no episode either).
+        mine = Q(shots__assignee_id=user.pk)
+    counted = mine & ~Q(shots__status=S.OMITTED)
+    approved = mine & Q(shots__status=S.APPROVED)
+    runtime = Coalesce(F("chosen__generated_seconds"), F("shots__planned_seconds"))
+    totals = (
+        episodes.annotate(
+            chosen=FilteredRelation("shots__takes", condition=Q(shots__takes__is_selected=True))
+        )
+        .order_by()
+        .aggregate(
+            episodes=Count("pk", distinct=True),
+            counted=Count("shots", filter=counted),
+            approved=Count("shots", filter=approved),
+            runtime=exact_sum(runtime, counted),
+            finished=exact_sum(runtime, approved),
+        )
+    )
+    summary.episodes = totals["episodes"] or 0
+    summary.shots = totals["counted"] or 0
+    summary.approved = totals["approved"] or 0
+    summary.runtime = from_hundredths(totals["runtime"])
+    summary.finished_seconds = from_hundredths(totals["finished"])
+    if business:
+        rows = order_take_sums(order)
+    else:
+        shots = Shot.objects.for_user(user).filter(episode__order=order)
+        rows = _take_sums(Take.objects.filter(shot__in=shots))
+    # Per tool and currency, in the order the page lists them.
+    keys = ("n", "seconds", "cents", "unpriced", "selected", "selected_seconds", "on_approved")
+    groups: dict[tuple[str, str, int], dict[str, int]] = {}
+    for row in rows:
+        group = groups.setdefault(
+            (row["tool__name"], row["currency"], row["tool_id"]), dict.fromkeys(keys, 0)
+        )
+        for key in keys:
+            group[key] += row[key] or 0
     tools: dict[int, ToolRow] = {}
     costs: dict[str, Decimal] = defaultdict(Decimal)
-    for row in takes:
-        tool = tools.setdefault(row["tool_id"], ToolRow(row["tool_id"], row["tool__name"]))
+    for (name, currency, tool_id), row in sorted(groups.items(), key=lambda g: g[0][:2]):
+        tool = tools.setdefault(tool_id, ToolRow(tool_id, name))
         tool.takes += row["n"]
         tool.generated += from_hundredths(row["seconds"])
         tool.selected += row["selected"]
@@ -433,8 +495,8 @@ def order_breakdown(order: Order, user: Any) -> Breakdown:
         tool.unpriced += row["unpriced"]
         if row["n"] > row["unpriced"]:
             amount = from_hundredths(row["cents"])
-            tool.costs.append(Money(amount, row["currency"]))
-            costs[row["currency"]] += amount
+            tool.costs.append(Money(amount, currency))
+            costs[currency] += amount
         summary.takes += row["n"]
         summary.generated += from_hundredths(row["seconds"])
         summary.unpriced += row["unpriced"]

@@ -28,6 +28,7 @@ from orders.forms import (
 )
 from orders.models import Client, Order, OrderQuerySet, PortalLink
 from orders.portal_tokens import token_for_nonce
+from orders.production_selectors import open_page_reads
 from orders.views.access import business_required, member_required
 from studio import roles
 from studio.errors import DomainError
@@ -246,6 +247,9 @@ def render_order_detail(
     note_form: NoteForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    # The sections below (production summary, billing's invoices and margin) read the
+    # order's takes and invoices once for all of them.
+    open_page_reads(order)
     groups = selectors.deliverable_groups(order)
     # The production section checks the latest versions' AI labels: hand it these
     # instead of a second query of the same rows.

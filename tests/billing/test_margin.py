@@ -427,3 +427,119 @@ def test_cancelled_order_without_invoices_earned_nothing_but_keeps_its_costs(stu
     assert (result.revenue_source, result.revenue) == ("cancelled", Decimal(0))
     assert result.margin == Decimal("-2.50")
     assert result.margin_percent is None
+
+
+# --- One order, as its page computes it ---------------------------------------------------
+
+
+def _page_order(order: Order) -> Order:
+    """The order as the order page reads it (with its client)."""
+    return Order.objects.select_related("client").get(pk=order.pk)
+
+
+def _busy_studio(owner) -> list[Order]:
+    """Orders in several currencies and states, takes before acceptance and in months
+    outside the spans, overhead in CNY, USD and without a rate, invoices and a credit."""
+    usd = ClientFactory(currency="USD")
+    first = accepted("2026-03-10", client=usd, price=Decimal("200.00"), currency="USD")
+    second = accepted("2026-03-20")
+    delivered = accepted("2026-02-01", status=Order.Status.DELIVERED, delivered_at=at("2026-03-05"))
+    cancelled = accepted(
+        "2026-01-01", status=Order.Status.CANCELLED, status_changed_at=at("2026-05-05")
+    )
+    inquiry = make_order(status=Order.Status.INQUIRY)
+    rate("USD", "2026-01-01", "7.00")
+    rate("USD", "2026-04-01", "7.50")
+    takes(first, ("2026-01-20", "4", "1.00"), ("2026-03-15", "10", "1.00"), currency="USD")
+    takes(first, ("2026-03-15", "3.33", None), ("2026-04-02", "6", "2.22"))
+    takes(second, ("2026-03-21", "7", "0.70"), ("2026-06-01", "0", "0.00"))
+    takes(cancelled, ("2026-03-12", "13", "1.00"), ("2026-05-01", "3", "1.00"))
+    takes(inquiry, ("2026-04-10", "2", "0.20"))
+    invoice = issued(owner, order=first, lines=[line(price="100")])
+    Invoice.objects.filter(pk=invoice.pk).update(issue_date=dt.date(2026, 4, 2))
+    issued(owner, order=second, lines=[line(price="900")])
+    for day, amount, currency in [
+        ("2026-01-15", "50.00", "CNY"),
+        ("2026-03-15", "99.99", "CNY"),
+        ("2026-03-16", "10.00", "USD"),
+        ("2026-04-15", "10.00", "GBP"),  # no rate: the month is incomplete
+        ("2026-05-15", "10.00", "CNY"),
+        ("2026-06-15", "12.34", "CNY"),
+    ]:
+        overhead(day, amount, currency)
+    overhead("2026-03-02", "30.00", category=Expense.Category.MUSIC_LICENCE, order=first)
+    return [first, second, delivered, cancelled, inquiry]
+
+
+def test_order_detail_with_overhead_equals_the_engine_focused_on_the_order(owner, studio_profile):
+    from billing.margin import order_detail
+
+    for order in _busy_studio(owner):
+        book = compute_margins(orders=Order.objects.filter(pk=order.pk), today=TODAY, by_tool=True)
+        expected = book.get(order.pk)
+
+        result = order_detail(
+            order=_page_order(order), profile=studio_profile, overhead=True, today=TODAY
+        )
+
+        assert result == expected, order.reference
+
+
+def test_order_detail_without_overhead_has_the_same_own_figures(owner, studio_profile):
+    from billing.margin import order_detail
+
+    for order in _busy_studio(owner):
+        expected = compute_margins(
+            orders=Order.objects.filter(pk=order.pk), today=TODAY, by_tool=True
+        ).get(order.pk)
+
+        result = order_detail(order=_page_order(order), profile=studio_profile, today=TODAY)
+
+        assert (result.overhead, result.shares) == (Decimal(0), [])
+        assert result.revenue == expected.revenue
+        assert result.invoice_lines == expected.invoice_lines
+        assert (result.generation, result.tools) == (expected.generation, expected.tools)
+        assert (result.direct, result.expense_lines) == (expected.direct, expected.expense_lines)
+        assert result.missing == [n for n in expected.missing if n.what != "overhead"]
+
+
+def test_order_detail_reads_takes_and_invoices_the_page_has_read(
+    owner, studio_profile, django_assert_num_queries
+):
+    from billing.margin import order_detail
+    from billing.selectors import order_invoices
+    from orders.production_selectors import open_page_reads, order_take_sums
+
+    first = _busy_studio(owner)[0]
+    order = _page_order(first)
+    open_page_reads(order)
+    order_take_sums(order)
+    order_invoices(order)
+
+    # Its expenses with those of its overhead months, the USD rates, the other orders of
+    # those months: the takes and invoices come from the page's reads.
+    with django_assert_num_queries(3):
+        shared = order_detail(order=order, profile=studio_profile, overhead=True, today=TODAY)
+    # Without the page's memo, each call reads them: 5.
+    fresh = _page_order(first)
+    with django_assert_num_queries(5):
+        alone = order_detail(order=fresh, profile=studio_profile, overhead=True, today=TODAY)
+
+    assert shared == alone
+    assert shared.shares
+
+
+def test_order_detail_queries_do_not_grow_with_orders(
+    owner, studio_profile, django_assert_num_queries
+):
+    from billing.margin import order_detail
+
+    order = _busy_studio(owner)[1]
+    for _ in range(40):
+        other = accepted("2026-03-01")
+        takes(other, ("2026-03-05", "5", "1.00"))
+
+    page_order = _page_order(order)
+    # Takes, invoices, expenses, the USD rates (March's overhead), the other orders.
+    with django_assert_num_queries(5):
+        order_detail(order=page_order, profile=studio_profile, overhead=True, today=TODAY)

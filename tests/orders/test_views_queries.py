@@ -1,7 +1,6 @@
 """The staff order pages keep one query budget at two data sizes: a small studio and one
 several times larger cost the same number of queries, at most BUDGET (the page target of
-issue 8; the whole order page, billing's margin section included, is above it: see
-ORDER_PAGE_BUDGET)."""
+issue 8), the whole order page with billing's sections included."""
 
 from __future__ import annotations
 
@@ -145,19 +144,18 @@ def test_board_with_200_orders_shows_capped_columns_with_full_counts(owner_http)
 
 # --- The order page ---------------------------------------------------------------------
 
-# The whole staff order page for an owner, billing's sections included: 13 queries for the
-# page without the margin section (profile, session, user with its role: 3; the order with its
-# client link, deliverables, tags, timeline, client actions: 5; invoices: 1; production
-# summary: 3; the bell: 1) and 6 for the margin section with stored rows (their
-# freshness, the order's own figures line by line: 4, its stored overhead shares; 1 more
-# when an amount needs an exchange rate). Before the first recompute the section is
-# computed live: 8 (freshness and order count, then the engine focused on the order: 6
-# with overhead to share). Both are above the page target of 15: the order's takes and
-# invoices are read twice, for the margin (billing.margin.order_detail) and for the
-# production summary and the invoice list (orders.production_selectors,
-# billing.selectors), modules this page does not own.
-ORDER_PAGE_BUDGET = 19
-FIRST_ORDER_PAGE_BUDGET = 21
+# The whole staff order page for an owner, billing's sections included, within the page
+# target: 15 queries with the stored margin rows and 15 before their first recompute, at
+# both sizes. The page's own reads: profile, session, user with its role (3); the order
+# with its client link, deliverables, tags, timeline, client actions (5); the order's
+# invoices (1) and takes (1), read once and shared by the invoice section, the margin
+# section and the production summary (orders.production_selectors.read_once); episodes
+# and shots (1); the bell (1). The margin section: the state of the stored rows (1) and
+# the order's expenses (1), then its stored overhead shares (1), or before the first
+# recompute the other orders of its overhead months (1), its share computed live. One
+# more when an amount needs an exchange rate (billing.margin.load_rates).
+ORDER_PAGE_BUDGET = BUDGET
+FIRST_ORDER_PAGE_BUDGET = BUDGET
 ORDER_SIZES = [
     {"events": 3, "files": 1, "takes": 2, "others": 0},
     {"events": 60, "files": 9, "takes": 40, "others": 120},
