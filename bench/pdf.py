@@ -3,6 +3,7 @@
     .venv/bin/python bench/pdf.py            # 30 runs of everything (a few minutes)
     .venv/bin/python bench/pdf.py --quick    # 5 runs, to try it out
     .venv/bin/python bench/pdf.py --profile  # only: where a warm render's CPU time goes
+    .venv/bin/python bench/pdf.py --warm     # only: warm renders both ways and the ratios
 
 Prints, for a one-page English invoice, a one-page Chinese invoice and a 200-line
 invoice (about ten pages):
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 import zlib
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -307,6 +309,66 @@ def verdict(ok: bool) -> str:
     return "meets target" if ok else "MISSES target"
 
 
+# --- Warm renders ---------------------------------------------------------------------------
+
+
+@dataclass
+class WarmTimes:
+    """Warm renders of each variant: wall-clock and CPU ms per render, both ways."""
+
+    shared: dict[str, list[float]] = field(default_factory=lambda: {n: [] for n in VARIANTS})
+    naive: dict[str, list[float]] = field(default_factory=lambda: {n: [] for n in VARIANTS})
+    shared_cpu: dict[str, list[float]] = field(default_factory=lambda: {n: [] for n in VARIANTS})
+    naive_cpu: dict[str, list[float]] = field(default_factory=lambda: {n: [] for n in VARIANTS})
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+def warm_round_robin(invoices: dict[str, Any], runs: int) -> WarmTimes:
+    """Warm renders, shared and naive, round-robin in this process, warmed up (and its
+    long-lived objects frozen) as a worker is. Each timed render starts after a collection,
+    so neither way pays for the garbage the other left behind."""
+    for name in VARIANTS:
+        render(invoices[name])
+        render(invoices[name], shared=False)
+    gc.collect()
+    gc.freeze()
+    times = WarmTimes()
+    for _run in range(runs):
+        for name in VARIANTS:
+            gc.collect()
+            ms, cpu_ms, times.sizes[name] = render(invoices[name])
+            times.shared[name].append(ms)
+            times.shared_cpu[name].append(cpu_ms)
+            gc.collect()
+            ms, cpu_ms, _size = render(invoices[name], shared=False)
+            times.naive[name].append(ms)
+            times.naive_cpu[name].append(cpu_ms)
+    return times
+
+
+def print_warm_table(times: WarmTimes) -> dict[str, float]:
+    """The warm medians both ways and the naive/shared ratios; returns the wall-clock ones."""
+    warm, naive, warm_cpu, naive_cpu = times.shared, times.naive, times.shared_cpu, times.naive_cpu
+    print(
+        f"{'document':<18}   {'warm, shared FontConfiguration + CSS':<40}"
+        f"{'warm, naive (new per document)':<40}naive/shared"
+    )
+    ratios, cpu_ratios = {}, {}
+    for name in VARIANTS:
+        ratios[name] = statistics.median(naive[name]) / statistics.median(warm[name])
+        cpu_ratios[name] = statistics.median(naive_cpu[name]) / statistics.median(warm_cpu[name])
+        print(
+            f"{LABELS[name]:<18}   {summary(warm[name])} {cpu_note(warm_cpu[name])}   "
+            f"{summary(naive[name])} {cpu_note(naive_cpu[name])}   "
+            f"{ratios[name]:4.2f}x (CPU {cpu_ratios[name]:4.2f}x)"
+        )
+    print(
+        "(wall-clock ms; in brackets the median CPU ms of the rendering process, which the "
+        "other processes of a busy machine do not inflate)"
+    )
+    return ratios
+
+
 # --- Profile -------------------------------------------------------------------------------
 
 
@@ -432,6 +494,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="only the CPU time per phase of a warm render"
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="only the warm renders, shared and naive, with their ratios (no cold processes, "
+        "memory or serving)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -454,6 +522,14 @@ def main() -> None:
         gc.collect()
         gc.freeze()
         profile_phases(invoices, runs)
+        return
+    if args.warm:
+        print(
+            f"warm renders, {runs} per variant and way (round-robin), WeasyPrint "
+            f"{weasyprint.__version__}, load average {os.getloadavg()[0]:.1f} at start\n"
+        )
+        print_warm_table(warm_round_robin(invoices, runs))
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
         return
     print(
         f"ReelDesk invoice PDF benchmark — WeasyPrint {weasyprint.__version__}, "
@@ -494,29 +570,8 @@ def main() -> None:
             warmed[name].append(result["first_ms"])
             warm_ups.append(result["warm_up_ms"])
 
-    # Warm: shared and naive, round-robin in this process, warmed up (and its long-lived
-    # objects frozen) as a worker is. Each timed render starts after a collection, so
-    # neither way pays for the garbage the other left behind.
-    for name in VARIANTS:
-        render(invoices[name])
-        render(invoices[name], shared=False)
-    gc.collect()
-    gc.freeze()
-    warm: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    naive: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    warm_cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    naive_cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    sizes: dict[str, int] = {}
-    for _run in range(runs):
-        for name in VARIANTS:
-            gc.collect()
-            ms, cpu_ms, sizes[name] = render(invoices[name])
-            warm[name].append(ms)
-            warm_cpu[name].append(cpu_ms)
-            gc.collect()
-            ms, cpu_ms, _size = render(invoices[name], shared=False)
-            naive[name].append(ms)
-            naive_cpu[name].append(cpu_ms)
+    times = warm_round_robin(invoices, runs)
+    warm, sizes = times.shared, times.sizes
 
     print(f"{'document':<18}{'pages':>6}{'KB':>7}   cold (first render in a new process)")
     for name in VARIANTS:
@@ -534,23 +589,7 @@ def main() -> None:
         print(f"  {LABELS[name]:<18}{summary(warmed[name])}")
     print()
 
-    print(
-        f"{'document':<18}   {'warm, shared FontConfiguration + CSS':<40}"
-        f"{'warm, naive (new per document)':<40}naive/shared"
-    )
-    ratios, cpu_ratios = {}, {}
-    for name in VARIANTS:
-        ratios[name] = statistics.median(naive[name]) / statistics.median(warm[name])
-        cpu_ratios[name] = statistics.median(naive_cpu[name]) / statistics.median(warm_cpu[name])
-        print(
-            f"{LABELS[name]:<18}   {summary(warm[name])} {cpu_note(warm_cpu[name])}   "
-            f"{summary(naive[name])} {cpu_note(naive_cpu[name])}   "
-            f"{ratios[name]:4.2f}x (CPU {cpu_ratios[name]:4.2f}x)"
-        )
-    print(
-        "(wall-clock ms; in brackets the median CPU ms of the rendering process, which the "
-        "other processes of a busy machine do not inflate)"
-    )
+    ratios = print_warm_table(times)
 
     worker = run_child("rss", "mix", var_dir, ids)
     serve = serving(invoices, max(runs, 200))

@@ -166,6 +166,150 @@ def test_credit_note_names_the_invoice_it_credits(owner):
     assert "Amount due" not in text
 
 
+# --- Labels: each one has its own translation context ------------------------------------
+
+# Short English words that the app also uses with other meanings, and what they might mean
+# there in Chinese: the PDF must never pick these up.
+OTHER_MEANINGS = {
+    "Order": "排序",
+    "Number": "数字",
+    "Total": "总数",
+    "Tax": "征税",
+    "Amount": "数额",
+    "Description": "描述",
+    "Note": "笔记",
+    "Unit": "部门",
+    "Currency": "货币种类",
+    "Subtotal": "部分和",
+    "Amount due": "到期数额",
+    "Due date": "截止时间",
+    "Bank": "河岸",
+    "Draft": "汇票",
+}
+
+
+@pytest.fixture
+def other_meanings_in_the_catalogue():
+    """The Chinese catalogue, with the context-free msgids of the PDF's labels translated
+    with their other meanings, as a future catalogue could translate them."""
+    from django.utils.translation import trans_real
+
+    first = trans_real.translation("zh-hans")._catalog._catalogs[0]  # looked up first
+    saved = {msgid: first[msgid] for msgid in OTHER_MEANINGS if msgid in first}
+    first.update(OTHER_MEANINGS)
+    try:
+        yield
+    finally:
+        for msgid in OTHER_MEANINGS:
+            first.pop(msgid)
+        first.update(saved)
+
+
+def labelled_invoice(owner, language: str, **client_fields):
+    set_billing(
+        bank_account_name="Moonlight Frames Ltd.",
+        bank_name="China Merchants Bank",
+        bank_account_number="6214830123456789",
+        alipay_account="pay@moonlight.example",
+    )
+    client = ClientFactory(language=language, currency="CNY", **client_fields)
+    order = order_for(client=client)
+    invoice = issued(
+        owner,
+        order=order,
+        lines=[line("Storyboard", quantity="2", price="500", rate="6", unit="item")],
+        notes="Thank you.",
+    )
+    return invoice, order
+
+
+def test_chinese_invoice_labels_mean_what_they_say_on_an_invoice(
+    owner, other_meanings_in_the_catalogue
+):
+    invoice, order = labelled_invoice(owner, "zh-hans")
+
+    text = squeeze(text_of(pdf.render_invoice(invoice, portal_url="https://studio.example/o/x/")))
+
+    assert "订单" + order.reference in text  # the order reference, not 排序 (sorting)
+    for label in (
+        "账单",
+        "编号" + invoice.number,
+        "开具日期",
+        "付款截止日期",
+        "币种CNY",
+        "付款方",
+        "应付金额",
+        "项目说明",
+        "数量",
+        "单位",
+        "单价",
+        "税率",  # the column shows rates (6%), not amounts
+        "金额",
+        "备注",
+        "小计",
+        "税额(6%)",
+        "合计",
+        "金额大写",
+        "付款方式",
+        "开户名",
+        "开户银行",
+        "银行账号",
+        "支付宝",
+        "第1页，共1页",
+    ):
+        assert label in text, label
+    for wrong in OTHER_MEANINGS.values():
+        assert wrong not in text, wrong
+
+
+def test_chinese_credit_note_and_draft_labels(owner, other_meanings_in_the_catalogue):
+    invoice, _order = labelled_invoice(owner, "zh-hans")
+    note = services.credit_invoice(actor=owner, invoice=invoice, reason="Cancelled")
+    preview = draft(owner, client=invoice.client)
+
+    note_text = squeeze(text_of(pdf.render_invoice(note)))
+    draft_text = squeeze(text_of(pdf.render_invoice(preview)))
+
+    for label in ("冲销单", "冲销账单" + invoice.number, "冲销总额", "项目说明", "税率", "合计"):
+        assert label in note_text, label
+    assert "应付金额" not in note_text
+    assert "编号草稿" in draft_text
+    for wrong in OTHER_MEANINGS.values():
+        assert wrong not in note_text, wrong
+        assert wrong not in draft_text, wrong
+
+
+def test_english_invoice_labels(owner):
+    invoice, order = labelled_invoice(owner, "en")
+
+    text = text_of(pdf.render_invoice(invoice, portal_url="https://studio.example/o/x/"))
+
+    for label in (
+        f"Order {order.reference}",
+        f"Number {invoice.number}",
+        "Issue date",
+        "Due date",
+        "Currency CNY",
+        "BILL TO",
+        "DESCRIPTION",
+        "QTY",
+        "UNIT PRICE",
+        "TAX",
+        "AMOUNT",
+        "Note",
+        "Subtotal",
+        "Tax 6%",
+        "Total",
+        "Amount due",
+        "How to pay",
+        "Account holder",
+        "Account number",
+        "Alipay",
+        "Page 1 of 1",
+    ):
+        assert label in text, label
+
+
 # --- The URL fetcher ---------------------------------------------------------------------
 
 
@@ -382,6 +526,116 @@ def test_weasyprint_still_takes_the_ua_stylesheet_from_the_html_object(monkeypat
     assert data.startswith(b"%PDF-")
     assert len(asked) == 1
     assert pdf.shared_state().ua_stylesheet is not None
+
+
+# --- Fonts subset in one pass -------------------------------------------------------------
+
+
+def used_glyph_ids(widths) -> list[int]:
+    """The glyph ids of a CIDFont /W array: `first [w1 w2 ...]` or `first last w`."""
+    ids: list[int] = []
+    items = list(widths)
+    index = 0
+    while index < len(items):
+        first = int(items[index])
+        following = items[index + 1]
+        if isinstance(following, list):
+            ids += range(first, first + len(following))
+            index += 2
+        else:
+            ids += range(first, int(following) + 1)
+            index += 3
+    return ids
+
+
+def embedded_fonts(data: bytes) -> dict[str, dict]:
+    reader = PdfReader(io.BytesIO(data))
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            cid_font = font["/DescendantFonts"][0].get_object()
+            descriptor = cid_font["/FontDescriptor"].get_object()
+            program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+            fonts[str(font["/BaseFont"])] = {
+                "widths": list(cid_font["/W"]),
+                "to_unicode": font["/ToUnicode"].get_object().get_data(),
+                "program": program.get_object().get_data(),
+            }
+    return fonts
+
+
+def glyphs(program: bytes, glyph_ids: list[int]) -> dict[int, tuple | None]:
+    """Advance and outline of each glyph, as fontTools draws them."""
+    from fontTools.pens.recordingPen import RecordingPen
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(program))
+    order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    drawn: dict[int, tuple | None] = {}
+    for glyph_id in glyph_ids:
+        if glyph_id >= len(order):
+            drawn[glyph_id] = None
+            continue
+        pen = RecordingPen()
+        glyph = glyph_set[order[glyph_id]]
+        glyph.draw(pen)
+        drawn[glyph_id] = (glyph.width, pen.value)
+    return drawn
+
+
+def test_fonts_subset_in_one_pass_have_the_same_glyphs_as_weasyprints_own(owner, monkeypatch):
+    # The shared way subsets fonts in one HarfBuzz pass (billing.pdf.subset_in_one_pass),
+    # the naive way with WeasyPrint's two: the same fonts, glyph ids, advances, outlines
+    # and text mapping, whatever the document.
+    from weasyprint.pdf.fonts import Font
+
+    calls = []
+    one_pass = pdf.subset_in_one_pass
+
+    def spy(font, to_unicode, hinting):
+        done = one_pass(font, to_unicode, hinting)
+        calls.append((font.family, done))
+        return done
+
+    monkeypatch.setattr(pdf, "subset_in_one_pass", spy)
+    for document in every_kind_of_document(owner):
+        calls.clear()
+        shared = embedded_fonts(pdf.html_to_pdf(document))
+        assert calls
+        assert all(done for _family, done in calls)
+        calls.clear()
+        naive = embedded_fonts(pdf.html_to_pdf(document, shared=False))
+        assert calls == []
+
+        assert shared.keys() == naive.keys()
+        for name, ours in shared.items():
+            theirs = naive[name]
+            assert ours["widths"] == theirs["widths"], name
+            assert ours["to_unicode"] == theirs["to_unicode"], name
+            used = used_glyph_ids(ours["widths"])
+            assert glyphs(ours["program"], used) == glyphs(theirs["program"], used), name
+    assert "_harfbuzz_subset" in vars(Font)  # the hook billing.pdf wraps
+
+
+def test_the_shared_way_copies_each_font_file_once_per_thread():
+    # WeasyPrint's Font copies the whole font file (19 MB for Noto CJK) for every
+    # document; the shared way keeps one copy per face (billing.pdf.font_file). If an
+    # upgrade stops calling weasyprint.pdf.fonts.get_hb_object_data, nothing is kept.
+    html = "<html><body><p>Invoice 账单</p><p class='strong'>Total 合计</p></body></html>"
+    pdf.reset_shared_state()
+
+    pdf.html_to_pdf(html)
+    first = dict(pdf.shared_state().font_files or {})
+    pdf.html_to_pdf(html)
+    pdf.html_to_pdf(html, shared=False)
+    second = pdf.shared_state().font_files or {}
+
+    assert first
+    assert first.keys() == second.keys()
+    assert all(second[key][1] is data for key, (_face, data) in first.items())
+    assert max(len(data) for _face, data in first.values()) > 10_000_000  # Noto CJK
 
 
 def test_chinese_invoice_embeds_subset_fonts_with_the_chinese_glyphs(owner, billing_setup):
