@@ -200,21 +200,15 @@ _LINES: list[tuple[Callable[..., dict[str, QuerySet]], Callable[..., Attention |
 ]
 
 
-def needs_attention(
-    user: Any, *, now: dt.datetime | None = None, also: dict[str, QuerySet] | None = None
-) -> tuple[list[Attention], dict[str, Any]]:
-    """What failed and who may act on it sees (see the module docstring), and the values
-    of `also` (more one-value querysets a page wants: see studio.sql.one_row), in one
-    query."""
+def needs_attention(user: Any, *, now: dt.datetime | None = None) -> list[Attention]:
+    """What failed and who may act on it sees (see the module docstring). One query."""
     now = now or timezone.now()
     owner = roles.is_owner(user)
-    lines = []
-    if roles.can_manage_business(user):
-        lines = [(q, line) for q, line, owners_only in _LINES if owner or not owners_only]
+    if not roles.can_manage_business(user):
+        return []
+    lines = [(q, line) for q, line, owners_only in _LINES if owner or not owners_only]
     wanted: dict[str, QuerySet] = {}
     for queries, _line in lines:
         wanted.update(queries(now, owner))
-    extra = dict(also or {})
-    found = one_row(**wanted, **{f"also_{name}": qs for name, qs in extra.items()})
-    panel = [item for _queries, line in lines if (item := line(found, owner)) is not None]
-    return panel, {name: found[f"also_{name}"] for name in extra}
+    found = one_row(**wanted)
+    return [item for _queries, line in lines if (item := line(found, owner)) is not None]

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Func, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -202,12 +202,30 @@ def unsent_email_ids(*, older_than: dt.timedelta) -> list[int]:
 # --- Reading ----------------------------------------------------------------------------
 
 
-def unread(user: Any) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user, read_at__isnull=True)
-
-
 def unread_count(user: Any) -> int:
-    return unread(user).count()
+    """The user's unread notifications: read with the user on a page request (see
+    unread_subquery), else one COUNT."""
+    remembered = getattr(user, "_reeldesk_unread", None)
+    if remembered is not None:
+        return int(remembered)
+    count = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    remember_unread(user, count)
+    return count
+
+
+def unread_subquery(user_column: str = "pk") -> Subquery:
+    """The unread count of the user whose id is in `user_column` of the outer query."""
+    return Subquery(
+        Notification.objects.filter(user_id=OuterRef(user_column), read_at__isnull=True)
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+
+
+def remember_unread(user: Any, count: int | None) -> None:
+    """Keep a count read with the user (unread_subquery) for this request's bell."""
+    user._reeldesk_unread = count
 
 
 def mark_read(*, user: Any, notification_ids: Iterable[int] | None = None) -> int:
@@ -216,7 +234,10 @@ def mark_read(*, user: Any, notification_ids: Iterable[int] | None = None) -> in
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if notification_ids is not None:
         qs = qs.filter(pk__in=list(notification_ids))
-    return qs.update(read_at=timezone.now())
+    changed = qs.update(read_at=timezone.now())
+    if changed:
+        remember_unread(user, None)  # a count read with the user is out of date now
+    return changed
 
 
 def set_email_preference(*, user: Any, enabled: bool) -> bool:

@@ -20,13 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studio import attention, notifications, services
+from studio import attention, services
 from studio import dashboard as dashboard_selectors
 from studio.access import member_required, owner_required
 from studio.errors import DomainError
 from studio.forms import ApiTokenForm, RoleForm, SignInForm, StudioProfileForm, TeamMemberForm
 from studio.models import ApiToken, Membership, StudioProfile
-from studio.sql import whole
 
 View = Callable[..., HttpResponseBase]
 
@@ -63,14 +62,10 @@ class LogoutView(auth_views.LogoutView):
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     profile = getattr(request, "studio_profile", None) or StudioProfile.load()
-    # The bell's unread count rides in the panel's one query (notification_tags reads it).
-    unread = notifications.unread(user).order_by().annotate(v=whole("COUNT", "pk")).values("v")
-    panel, also = attention.needs_attention(user, also={"unread": unread})
-    request._reeldesk_unread = also["unread"] or 0  # type: ignore[attr-defined]
     context = {
         "nav": "dashboard",
         "page": dashboard_selectors.dashboard_page(user, profile=profile),
-        "attention": panel,
+        "attention": attention.needs_attention(user),
     }
     return render(request, "studio/dashboard.html", context)
 

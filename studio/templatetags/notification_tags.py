@@ -11,15 +11,12 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def unread_notifications(context: dict[str, Any]) -> int:
-    """The signed-in user's unread count: one COUNT on an index, once per request."""
+    """The signed-in user's unread count: read with the user (studio.auth_backends), else
+    one COUNT on an index, once per request."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if request is None or user is None or not user.is_authenticated:
         return 0
-    cached = getattr(request, "_reeldesk_unread", None)
-    if cached is None:
-        from studio.notifications import unread_count
+    from studio.notifications import unread_count
 
-        cached = unread_count(user)
-        request._reeldesk_unread = cached
-    return int(cached)
+    return unread_count(user)

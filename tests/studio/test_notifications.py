@@ -341,3 +341,22 @@ def test_outsiders_get_403_and_anonymous_visitors_sign_in(outsider_http, client)
     response = client.get(reverse("notification-list"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
+
+
+def test_the_bell_is_read_with_the_user_and_follows_mark_read(owner, owner_http):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from studio.models import Notification
+
+    for i in range(3):
+        Notification.objects.create(user=owner, kind="order.created", title=f"n{i}")
+    with CaptureQueriesContext(connection) as seen:
+        page = owner_http.get(reverse("dashboard"))
+    assert 'data-unread="3"' in page.content.decode()
+    counts = [q["sql"] for q in seen.captured_queries if q["sql"].startswith("SELECT COUNT")]
+    assert not [sql for sql in counts if "studio_notification" in sql]
+
+    owner_http.post(reverse("notification-mark-read"), {"all": "1"})
+    assert "data-unread=" not in owner_http.get(reverse("dashboard")).content.decode()
