@@ -504,16 +504,22 @@ def _renewals(today: dt.date) -> list[Renewal]:
     ]
 
 
+_TAKE_SUMS = ("m_n", "m_cents", "m_seconds", "m_unpriced", "w_n", "w_approved", "w_finished")
+_TAKE_SUMS_ALL = (*_TAKE_SUMS, "w_cents", "e_cents")
+
+
 def _take_rows(today: dt.date, reporting: str) -> list[dict[str, Any]]:
     """This month's takes and the last MODEL_WINDOW_DAYS days' takes on approved shots,
-    per tool, currency and rate day, in one query (one range scan of the generated_on
-    index; the month lies inside the window): m_* columns for _tool_month, w_* for
-    _models."""
+    per tool, currency and rate day (one range scan of the generated_on index; the month
+    lies inside the window): m_* columns for _tool_month, w_* for _models; and, in the
+    same query (UNION ALL, the other columns zero), this month's tool expenses per tool,
+    currency and rate day in e_cents."""
     month, window = month_start(today), today - dt.timedelta(days=MODEL_WINDOW_DAYS - 1)
     in_month = Q(generated_on__gte=month)
     in_window = Q(generated_on__gte=window, generated_on__lte=today, shot__status=S_APPROVED)
     selected = in_window & Q(is_selected=True)
-    return list(
+    zero = Value(0, output_field=BigIntegerField())
+    takes = (
         Take.objects.filter(
             generated_on__gte=min(month, window), generated_on__lt=next_month(month)
         )
@@ -529,17 +535,30 @@ def _take_rows(today: dt.date, reporting: str) -> list[dict[str, Any]]:
             w_approved=Count("pk", filter=selected),
             w_finished=hundredths("generated_seconds", selected),
             w_cents=hundredths("cost", in_window),
+            e_cents=zero,
         )
     )
+    expenses = (
+        Expense.objects.filter(
+            spent_on__gte=month, spent_on__lt=next_month(month), tool__isnull=False
+        )
+        .annotate(key=day_key("spent_on", reporting))
+        .order_by()
+        .values("tool_id", "tool__name", "currency", "key")
+        .annotate(
+            **dict.fromkeys(_TAKE_SUMS, zero),
+            w_cents=zero,
+            e_cents=hundredths("amount"),
+        )
+    )
+    return list(takes.union(expenses, all=True))
 
 
 def _tool_month(
     month: dt.date, converter: Converter, missing: dict[str, Decimal], takes: list[dict]
 ) -> list[ToolMonth]:
-    """This month's takes (seconds, generation cost; from _take_rows) and tool expenses
-    per tool. 1 query, a range filter on an indexed date."""
-    reporting = converter.currency
-    stop = next_month(month)
+    """This month's takes (seconds, generation cost) and tool expenses per tool, from
+    _take_rows (no query of its own)."""
     tools: dict[int, ToolMonth] = {}
 
     def add(tool_id: int, name: str, attr: str, cents: int | None, currency: str, key: str):
@@ -568,16 +587,16 @@ def _tool_month(
             row["currency"],
             row["key"],
         )
-    for row in (
-        Expense.objects.filter(spent_on__gte=month, spent_on__lt=stop, tool__isnull=False)
-        .annotate(key=day_key("spent_on", reporting))
-        .order_by()
-        .values("tool_id", "tool__name", "currency", "key")
-        .annotate(cents=hundredths("amount"))
-    ):
-        add(
-            row["tool_id"], row["tool__name"], "expenses", row["cents"], row["currency"], row["key"]
-        )
+    for row in takes:
+        if row["e_cents"]:
+            add(
+                row["tool_id"],
+                row["tool__name"],
+                "expenses",
+                row["e_cents"],
+                row["currency"],
+                row["key"],
+            )
     return sorted(tools.values(), key=lambda t: (-t.spend, -t.seconds, t.name))
 
 
