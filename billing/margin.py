@@ -29,7 +29,7 @@ import calendar
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
@@ -510,6 +510,26 @@ def _tool_costs(per_tool: dict[str, list[Any]]) -> list[ToolCost]:
     ]
 
 
+def _expense_booker(
+    months: dict[dt.date, MonthOverhead], results: dict[int, OrderMargin]
+) -> Callable[[int | None, dt.date, Decimal | None], None]:
+    """book(order_id, day, converted): an expense (converted to the reporting currency,
+    None when its rate is missing) as overhead of its month, or as a direct cost of its
+    order when that order is one of `results`."""
+
+    def book(order_id: int | None, day: dt.date, converted: Decimal | None) -> None:
+        if order_id is None:
+            bucket = months.setdefault(month_start(day), MonthOverhead(month_start(day)))
+            if converted is None:
+                bucket.incomplete = True
+            else:
+                bucket.amount += converted
+        elif order_id in results and converted is not None:
+            results[order_id].direct += converted
+
+    return book
+
+
 def compute_margins(
     *,
     orders: QuerySet[Order] | None = None,
@@ -585,15 +605,7 @@ def compute_margins(
     # every order is in focus, summed per day; one by one otherwise, for the lines).
     months: dict[dt.date, MonthOverhead] = {}
 
-    def book(order_id: int | None, day: dt.date, converted: Decimal | None) -> None:
-        if order_id is None:
-            bucket = months.setdefault(month_start(day), MonthOverhead(month_start(day)))
-            if converted is None:
-                bucket.incomplete = True
-            else:
-                bucket.amount += converted
-        elif order_id in results and converted is not None:
-            results[order_id].direct += converted
+    book = _expense_booker(months, results)
 
     if all_orders:
         for row in (
@@ -1002,15 +1014,7 @@ def order_detail(
     seconds, take_months_of, tools = _book_takes(take_rows, results, converter, by_tool=True)
     months: dict[dt.date, MonthOverhead] = {}
 
-    def book(owner: int | None, day: dt.date, converted: Decimal | None) -> None:
-        if owner is None:
-            bucket = months.setdefault(month_start(day), MonthOverhead(month_start(day)))
-            if converted is None:
-                bucket.incomplete = True
-            else:
-                bucket.amount += converted
-        elif owner in results and converted is not None:
-            results[owner].direct += converted
+    book = _expense_booker(months, results)
 
     _book_expense_lines(lines, results, converter, book)
     if months:
