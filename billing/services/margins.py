@@ -9,8 +9,8 @@ orders (docs/costs.md, "Stored margins").
   BillingConfig.ready, studio.signals.costs_changed for bulk paths): one INSERT of a
   MarginChange marker per transaction (never an UPDATE of a shared row: inserts of
   distinct rows never wait for one another, so changing transactions are not serialized
-  and cannot deadlock on it), and after the commit one Celery message (the doorbell;
-  debounced, so a burst of saves costs one recompute). The marker commits with the
+  and cannot deadlock on it), and after the commit one Celery message (the doorbell; the
+  task claims, so a burst of saves costs one or two recomputes). The marker commits with the
   change, so a process dying right after the commit loses only the doorbell.
 - `recompute()` notes the markers that are committed *before* it reads any input and,
   in the transaction that stores its rows, deletes exactly those. A change committed
@@ -90,8 +90,6 @@ log = logging.getLogger(__name__)
 SYNC_LIMIT = 2_000
 # A claim older than this is a worker that died mid-way: another may take over.
 STALE_CLAIM = dt.timedelta(minutes=10)
-# The doorbell waits this long, so that a burst of saves is one recompute.
-DEBOUNCE_SECONDS = 2.0
 # A task recomputes again while changes arrived during its computation, this often at most
 # (then the next message or the beat sweep takes over).
 MAX_ROUNDS = 3
@@ -114,13 +112,16 @@ def studio_today(profile: StudioProfile) -> dt.date:
 
 
 def _ring() -> None:
-    """After the commit: queue one recompute (debounced; the task claims, so extra
-    messages are cheap no-ops)."""
+    """After the commit: queue one recompute. Not delayed (a countdown message waits in
+    the worker unacknowledged, and Celery/kombu's worker dies when the broker drops while
+    it holds one: "Unrecoverable error … 'hostname'"); a burst of saves still costs one
+    or two recomputes, because the task claims and the messages that find the rows being
+    computed, or already fresh, do nothing."""
     from billing import tasks
     from studio.tasks import enqueue
 
     connection.margin_marked = None  # type: ignore[attr-defined]
-    enqueue(tasks.recompute_margins, countdown=DEBOUNCE_SECONDS)
+    enqueue(tasks.recompute_margins)
 
 
 def _marked_in_this_transaction() -> bool:
