@@ -7,7 +7,6 @@ Order.objects.for_user decides who sees which order.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -29,10 +28,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders import extensions, portal, services
+from orders import extensions, portal, selectors, services
 from orders.models import Client, Deliverable, Order, PortalLink
 from orders.portal_tokens import token_for_nonce
-from studio import money, roles
+from studio import roles
 from studio.api_common import (
     FILTER_BACKENDS,
     ID_REGEX,
@@ -53,7 +52,6 @@ from studio.api_common import (
     error_responses,
 )
 from studio.api_viewsets import EditableViewSet
-from studio.errors import DomainError
 from studio.money import CURRENCY_CHOICES
 from studio.permissions import CanManageBusiness, IsStudioMember, MemberReadsBusinessWrites
 from studio.sql import InIds
@@ -308,14 +306,7 @@ class OrderSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is None:
             return []
-        allowed = []
-        for target in order.allowed_next():
-            try:
-                services.check_transition(order=order, to_status=target, actor=request.user)
-            except DomainError:
-                continue
-            allowed.append(str(target))
-        return allowed
+        return [str(s) for s in selectors.permitted_transitions(order, request.user)]
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -388,23 +379,6 @@ def order_list_rows(queryset: QuerySet[Order]) -> QuerySet[Any, dict[str, Any]]:
     )
 
 
-def _deposit(price: Decimal, deposit_percent: Decimal, currency: str) -> Decimal:
-    """Order.deposit's amount: price * percent / 100, rounded to the currency."""
-    return money.quantize(price * deposit_percent / Decimal(100), currency)
-
-
-def _allowed_transitions(order: Order, user: Any) -> list[str]:
-    """OrderSerializer.get_allowed_transitions, for one order."""
-    allowed = []
-    for target in order.allowed_next():
-        try:
-            services.check_transition(order=order, to_status=target, actor=user)
-        except DomainError:
-            continue
-        allowed.append(str(target))
-    return allowed
-
-
 def order_representations(request: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What OrderSerializer(many=True) gives for these orders (order_list_rows), in one
     query for the tags plus what the extras asked for cost, and plain Python per field.
@@ -444,7 +418,11 @@ def order_representations(request: Any, rows: list[dict[str, Any]]) -> list[dict
         if allowed is None:
             # Lifecycle and role rules depend on nothing else of the order.
             probe = Order(status=status, status_before_hold=key[1], assignee_id=row["assignee_id"])
-            allowed = transitions[key] = [] if user is None else _allowed_transitions(probe, user)
+            allowed = transitions[key] = (
+                []
+                if user is None
+                else [str(t) for t in selectors.permitted_transitions(probe, user)]
+            )
         item: dict[str, Any] = {
             "id": pk,
             "reference": row["reference"],
@@ -459,7 +437,9 @@ def order_representations(request: Any, rows: list[dict[str, Any]]) -> list[dict
             item["price"] = amount(price)
             item["currency"] = currency
             item["deposit_percent"] = percent(row["deposit_percent"])
-            item["deposit_amount"] = amount(_deposit(price, row["deposit_percent"], currency))
+            item["deposit_amount"] = amount(
+                Order.deposit_of(price, row["deposit_percent"], currency).amount
+            )
         item["turnaround_days"] = row["turnaround_days"]
         item["revision_rounds_included"] = row["revision_rounds_included"]
         item["revision_rounds_used"] = row["revision_rounds_used"]

@@ -16,7 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar, cast
 
 from django.db.models import (
-    BigIntegerField,
     Count,
     Exists,
     F,
@@ -26,7 +25,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -37,11 +36,6 @@ from studio.sql import InIds, exact_sum
 
 S = Shot.Status
 HUNDREDTHS = 100
-
-
-def hundredths(expression: Any) -> Any:
-    """A decimal column (or expression) as a whole number of hundredths, for exact sums."""
-    return Cast(Round(expression * HUNDREDTHS), BigIntegerField())
 
 
 def from_hundredths(value: int | None) -> Decimal:

@@ -14,22 +14,21 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
-    BigIntegerField,
     Count,
     Expression,
     F,
     Q,
     QuerySet,
-    Sum,
     Window,
 )
-from django.db.models.functions import Cast, Round, RowNumber
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from orders.models import Client, ClientAction, Deliverable, Order, OrderEvent, OrderQuerySet
 from studio import roles
 from studio.money import Money
+from studio.sql import exact_sum
 
 # Cards shown per board column; the column's head counts them all and links to the list.
 BOARD_CARD_LIMIT = 25
@@ -59,8 +58,7 @@ ORDER_ROW_FIELDS = (
 
 def exact_price_sum(condition: Q | None = None) -> Expression:
     """Sum of Order.price in hundredths (an integer), optionally over matching rows only."""
-    cents = Cast(Round(F("price") * PRICE_SCALE), BigIntegerField())
-    return Sum(cents, filter=condition)
+    return exact_sum("price", condition)
 
 
 def cents_to_money(cents: int | None, currency: str) -> Money:

@@ -286,13 +286,9 @@ class LimitedJSONParser(JSONParser):
         return super().parse(stream, media_type, parser_context)
 
 
-_drf_default = JSONEncoder().default
+# What orjson leaves to us (dates, decimals, lazy strings…), as DRF's encoder writes it.
+_json_default = JSONEncoder().default
 _LINE_SEPARATORS = ("\u2028".encode(), "\u2029".encode())
-
-
-def _json_default(value: Any) -> Any:
-    """What orjson leaves to us (dates, decimals, lazy strings…), as DRF's encoder does."""
-    return _drf_default(value)
 
 
 class FastJSONRenderer(JSONRenderer):

@@ -78,7 +78,6 @@ from billing.reports import MonthlyReport, merge_missing, report_months
 from billing.services import margins as stored_margins
 from orders.models import Order, Shot, Take
 from orders.production_selectors import _runtime, visible_episodes, with_runtime
-from orders.production_selectors import hundredths as expr_hundredths
 from studio import roles
 from studio.charts import Chart, Series, bar_line_chart
 from studio.charts_extra import hbar_chart
@@ -241,7 +240,7 @@ def production_figures(user: Any, *, month: dt.date) -> ProductionFigures:
             "episode__runtime_limit",
             "episode__order__reference",
         )
-        .annotate(runtime=Sum(expr_hundredths(_runtime())))
+        .annotate(runtime=hundredths(_runtime()))
         .filter(runtime__gt=F("episode__runtime_limit") * 100)
     )
     over = [

@@ -271,7 +271,12 @@ class Order(models.Model):
 
     @property
     def deposit(self) -> Money:
-        return Money(self.price * self.deposit_percent / Decimal(100), self.currency).rounded()
+        return self.deposit_of(self.price, self.deposit_percent, self.currency)
+
+    @staticmethod
+    def deposit_of(price: Decimal, deposit_percent: Decimal, currency: str) -> Money:
+        """price * percent / 100, rounded to the currency (also for rows read as values)."""
+        return Money(price * deposit_percent / Decimal(100), currency).rounded()
 
     @property
     def is_closed(self) -> bool:
